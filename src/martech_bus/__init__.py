@@ -1,0 +1,63 @@
+"""martech-bus: sprint vendor integrations without debt, then the marathon onto a Kafka bus.
+
+The public API is imported lazily so ``import martech_bus`` stays cheap in a
+Lambda cold start; heavy modules load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from martech_bus._version import __version__
+from martech_bus.errors import (
+    CodecError,
+    ConfigError,
+    DeliveryError,
+    IncompatibleSchemaError,
+    MappingError,
+    MartechBusError,
+    SchemaError,
+    TerminalError,
+    TransientError,
+    UnknownSchemaError,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    from martech_bus.schema.compat import CompatibilityMode, CompatibilityResult, check_compatibility
+    from martech_bus.schema.registry import SchemaRegistry
+
+_LAZY = {
+    "SchemaRegistry": "martech_bus.schema.registry",
+    "check_compatibility": "martech_bus.schema.compat",
+    "CompatibilityMode": "martech_bus.schema.compat",
+    "CompatibilityResult": "martech_bus.schema.compat",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'martech_bus' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = [
+    "CodecError",
+    "CompatibilityMode",
+    "CompatibilityResult",
+    "ConfigError",
+    "DeliveryError",
+    "IncompatibleSchemaError",
+    "MappingError",
+    "MartechBusError",
+    "SchemaError",
+    "SchemaRegistry",
+    "TerminalError",
+    "TransientError",
+    "UnknownSchemaError",
+    "ValidationError",
+    "__version__",
+    "check_compatibility",
+]

@@ -25,7 +25,11 @@ from martech_bus.errors import (
 )
 
 if TYPE_CHECKING:
-    from martech_bus.schema.compat import CompatibilityMode, CompatibilityResult, check_compatibility
+    from martech_bus.schema.compat import (
+        CompatibilityMode,
+        CompatibilityResult,
+        check_compatibility,
+    )
     from martech_bus.schema.registry import SchemaRegistry
 
 _LAZY = {

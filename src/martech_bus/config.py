@@ -45,7 +45,9 @@ class Paths:
         environ: Mapping[str, str] | None = None,
     ) -> Paths:
         def pick(name: str, explicit: str | Path | None, default: str) -> Path:
-            value = setting(name, None if explicit is None else str(explicit), default, environ=environ)
+            value = setting(
+                name, None if explicit is None else str(explicit), default, environ=environ
+            )
             assert value is not None  # a default is always given
             return Path(value)
 

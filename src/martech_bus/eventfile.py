@@ -24,7 +24,9 @@ def read_events(path: str | Path) -> list[SourcedEvent]:
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"cannot read events file: {exc}", location=Location(file=str(p))) from None
+        raise ValidationError(
+            f"cannot read events file: {exc}", location=Location(file=str(p))
+        ) from None
     return parse_events(text, file=str(p))
 
 

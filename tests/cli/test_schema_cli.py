@@ -35,8 +35,17 @@ def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) 
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["schema"], ["schema", "list"], ["schema", "show"], ["schema", "validate"], ["schema", "compat"],
-     ["schema", "check"], ["schema", "fingerprint"], ["schema", "codegen"]],
+    [
+        [],
+        ["schema"],
+        ["schema", "list"],
+        ["schema", "show"],
+        ["schema", "validate"],
+        ["schema", "compat"],
+        ["schema", "check"],
+        ["schema", "fingerprint"],
+        ["schema", "codegen"],
+    ],
 )
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
     code, out, _ = run(capsys, *command, "--help")
@@ -73,20 +82,34 @@ def test_schema_show_of_an_unknown_event_is_bad_input(capsys: pytest.CaptureFixt
 
 
 def test_schema_validate_accepts_a_valid_event(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "schema", "validate", str(EXAMPLES / "events" / "order_completed.json"))
+    code, out, _ = run(
+        capsys, "schema", "validate", str(EXAMPLES / "events" / "order_completed.json")
+    )
     assert code == 0
     assert "1 valid, 0 invalid" in out
 
 
-def test_schema_validate_reports_each_problem_with_its_path(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "schema", "validate", str(EXAMPLES / "events" / "invalid_order.json"))
+def test_schema_validate_reports_each_problem_with_its_path(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(
+        capsys, "schema", "validate", str(EXAMPLES / "events" / "invalid_order.json")
+    )
     assert code == 1
     assert "0 valid, 1 invalid" in out
-    for path in ("event_id", "occurred_at", "properties.totl", "properties.currency", "properties.products[0].price"):
+    for path in (
+        "event_id",
+        "occurred_at",
+        "properties.totl",
+        "properties.currency",
+        "properties.products[0].price",
+    ):
         assert f"at {path}" in err
 
 
-def test_schema_validate_reads_json_lines(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_schema_validate_reads_json_lines(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     event = json.loads((EXAMPLES / "events" / "order_completed.json").read_text())
     lines = tmp_path / "events.jsonl"
     lines.write_text(json.dumps(event) + "\n" + json.dumps(dict(event, event_type="nope")) + "\n")
@@ -96,7 +119,9 @@ def test_schema_validate_reads_json_lines(capsys: pytest.CaptureFixture[str], tm
     assert f"{lines}:2" in err
 
 
-def test_schema_validate_of_malformed_json_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_schema_validate_of_malformed_json_is_bad_input(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('{"event_id": ')
     code, _, err = run(capsys, "schema", "validate", str(broken))
@@ -114,9 +139,13 @@ def test_schema_validate_of_a_json_value_that_is_not_an_object_fails_the_check(
     assert "must be a JSON object" in err
 
 
-def test_schema_compat_exits_0_for_a_compatible_change(capsys: pytest.CaptureFixture[str], schemas_dir: Path) -> None:
+def test_schema_compat_exits_0_for_a_compatible_change(
+    capsys: pytest.CaptureFixture[str], schemas_dir: Path
+) -> None:
     new = EXAMPLES / "schema-changes" / "order_completed_v3_compatible.avsc"
-    code, out, _ = run(capsys, "schema", "compat", str(new), str(schemas_dir / "order_completed" / "v2.avsc"))
+    code, out, _ = run(
+        capsys, "schema", "compat", str(new), str(schemas_dir / "order_completed" / "v2.avsc")
+    )
     assert code == 0
     assert "compatible" in out
 
@@ -140,7 +169,9 @@ def test_schema_compat_forward_mode_checks_the_other_direction(
     assert run(capsys, "schema", "compat", v2, v1, "--mode", "FORWARD")[0] == 0
 
 
-def test_schema_compat_of_an_invalid_schema_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_schema_compat_of_an_invalid_schema_is_bad_input(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.avsc"
     bad.write_text('{"type": "record", "name": "A", "fields": [{"name": "a", "type": "strin"}]}')
     code, _, err = run(capsys, "schema", "compat", str(bad), str(bad))
@@ -148,14 +179,18 @@ def test_schema_compat_of_an_invalid_schema_is_bad_input(capsys: pytest.CaptureF
     assert "unknown type 'strin'" in err
 
 
-def test_schema_compat_with_an_unknown_mode_is_bad_input(capsys: pytest.CaptureFixture[str], schemas_dir: Path) -> None:
+def test_schema_compat_with_an_unknown_mode_is_bad_input(
+    capsys: pytest.CaptureFixture[str], schemas_dir: Path
+) -> None:
     v1 = str(schemas_dir / "order_completed" / "v1.avsc")
     code, _, err = run(capsys, "schema", "compat", v1, v1, "--mode", "SIDEWAYS")
     assert code == 2
     assert "BACKWARD" in err
 
 
-def test_schema_check_passes_on_the_repository_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
+def test_schema_check_passes_on_the_repository_catalogue(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     code, out, _ = run(capsys, "schema", "check")
     assert code == 0
     assert "ok" in out
@@ -165,7 +200,10 @@ def test_schema_check_fails_on_a_version_that_breaks_its_mode(
     capsys: pytest.CaptureFixture[str], schemas_dir: Path, tmp_path: Path
 ) -> None:
     root = copy_catalogue(schemas_dir, tmp_path / "schemas")
-    shutil.copy(EXAMPLES / "schema-changes" / "order_completed_v3_breaking.avsc", root / "order_completed" / "v3.avsc")
+    shutil.copy(
+        EXAMPLES / "schema-changes" / "order_completed_v3_breaking.avsc",
+        root / "order_completed" / "v3.avsc",
+    )
     code, out, _ = run(capsys, "schema", "check", "--schemas", str(root))
     assert code == 1
     assert "order_completed v3" in out
@@ -182,13 +220,25 @@ def git_catalogue(schemas_dir: Path, tmp_path: Path) -> Path:
     repo.mkdir()
     copy_catalogue(schemas_dir, repo / "schemas")
     _git(repo, "init", "-q")
-    _git(repo, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qam", "base", "--allow-empty")
+    _git(
+        repo,
+        "-c",
+        "user.email=t@example.com",
+        "-c",
+        "user.name=t",
+        "commit",
+        "-qam",
+        "base",
+        "--allow-empty",
+    )
     _git(repo, "add", "-A")
     _git(repo, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "catalogue")
     return repo / "schemas"
 
 
-def test_schema_check_base_passes_when_nothing_changed(capsys: pytest.CaptureFixture[str], git_catalogue: Path) -> None:
+def test_schema_check_base_passes_when_nothing_changed(
+    capsys: pytest.CaptureFixture[str], git_catalogue: Path
+) -> None:
     code, out, _ = run(capsys, "schema", "check", "--base", "HEAD", "--schemas", str(git_catalogue))
     assert code == 0
     assert "against HEAD" in out
@@ -199,7 +249,9 @@ def test_schema_check_base_fails_when_a_published_version_is_edited(
 ) -> None:
     path = git_catalogue / "page_viewed" / "v1.avsc"
     schema = json.loads(path.read_text())
-    schema["fields"][-1]["type"]["fields"].append({"name": "extra", "type": ["null", "string"], "default": None})
+    schema["fields"][-1]["type"]["fields"].append(
+        {"name": "extra", "type": ["null", "string"], "default": None}
+    )
     path.write_text(json.dumps(schema))
     code, out, _ = run(capsys, "schema", "check", "--base", "HEAD", "--schemas", str(git_catalogue))
     assert code == 1
@@ -218,7 +270,9 @@ def test_schema_check_base_fails_when_a_version_is_removed(
 def test_schema_check_base_with_an_unknown_revision_is_bad_input(
     capsys: pytest.CaptureFixture[str], git_catalogue: Path
 ) -> None:
-    code, _, err = run(capsys, "schema", "check", "--base", "no-such-ref", "--schemas", str(git_catalogue))
+    code, _, err = run(
+        capsys, "schema", "check", "--base", "no-such-ref", "--schemas", str(git_catalogue)
+    )
     assert code == 2
     assert "no-such-ref" in err
 
@@ -226,14 +280,18 @@ def test_schema_check_base_with_an_unknown_revision_is_bad_input(
 def test_schema_fingerprint_prints_canonical_form_and_fingerprints(
     capsys: pytest.CaptureFixture[str], schemas_dir: Path
 ) -> None:
-    code, out, _ = run(capsys, "schema", "fingerprint", str(schemas_dir / "page_viewed" / "v1.avsc"))
+    code, out, _ = run(
+        capsys, "schema", "fingerprint", str(schemas_dir / "page_viewed" / "v1.avsc")
+    )
     assert code == 0
     assert out.splitlines()[0].startswith('canonical  {"name":"martech.events.PageViewed"')
     assert "rabin64" in out
     assert "sha256" in out
 
 
-def test_schema_fingerprint_of_a_missing_file_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_schema_fingerprint_of_a_missing_file_is_bad_input(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     code, _, err = run(capsys, "schema", "fingerprint", str(tmp_path / "nope.avsc"))
     assert code == 2
     assert "nope.avsc" in err

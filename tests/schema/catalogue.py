@@ -19,7 +19,11 @@ def copy_catalogue(source: Path, target: Path) -> Path:
 def write_catalogue(root: Path, subjects: dict[str, list[Any]], **modes: str) -> Path:
     """A catalogue with the given versions per subject (and optional modes)."""
     root.mkdir(parents=True, exist_ok=True)
-    index = {"subjects": {name: ({"compatibility": modes[name]} if name in modes else {}) for name in subjects}}
+    index = {
+        "subjects": {
+            name: ({"compatibility": modes[name]} if name in modes else {}) for name in subjects
+        }
+    }
     (root / "registry.yaml").write_text(yaml.safe_dump(index), encoding="utf-8")
     for name, versions in subjects.items():
         (root / name).mkdir()

@@ -31,14 +31,18 @@ def registry(schemas_dir: Path) -> SchemaRegistry:
 
 
 def test_the_catalogue_holds_every_required_event(registry: SchemaRegistry) -> None:
-    assert REQUIRED_EVENTS <= set(registry.subjects())
+    assert set(registry.subjects()) >= REQUIRED_EVENTS
 
 
-def test_order_completed_has_two_versions_and_v2_only_adds_an_optional_field(registry: SchemaRegistry) -> None:
+def test_order_completed_has_two_versions_and_v2_only_adds_an_optional_field(
+    registry: SchemaRegistry,
+) -> None:
     v1, v2 = registry.versions("order_completed")
     names = lambda entry: [f["name"] for f in entry.schema["fields"][-1]["type"]["fields"]]  # noqa: E731
     assert set(names(v2)) - set(names(v1)) == {"shipping_method"}
-    added = next(f for f in v2.schema["fields"][-1]["type"]["fields"] if f["name"] == "shipping_method")
+    added = next(
+        f for f in v2.schema["fields"][-1]["type"]["fields"] if f["name"] == "shipping_method"
+    )
     assert added["default"] is None
 
 
@@ -47,7 +51,9 @@ def test_every_schema_embeds_the_canonical_envelope(registry: SchemaRegistry) ->
     for entry in registry:
         fields = entry.schema["fields"]
         assert [f["name"] for f in fields] == [*ENVELOPE_FIELD_NAMES, "properties"], entry.subject
-        assert json.dumps(fields[: len(ENVELOPE_FIELD_NAMES)], sort_keys=True) == expected, entry.subject
+        assert json.dumps(fields[: len(ENVELOPE_FIELD_NAMES)], sort_keys=True) == expected, (
+            entry.subject
+        )
 
 
 def test_pii_fields_are_tagged(registry: SchemaRegistry) -> None:
@@ -97,9 +103,13 @@ def test_compatibility_modes_come_from_registry_yaml(registry: SchemaRegistry) -
     assert registry.info("page_viewed").compatibility == "BACKWARD"
 
 
-def test_a_catalogue_with_an_invalid_schema_does_not_load_at_all(schemas_dir: Path, tmp_path: Path) -> None:
+def test_a_catalogue_with_an_invalid_schema_does_not_load_at_all(
+    schemas_dir: Path, tmp_path: Path
+) -> None:
     root = copy_catalogue(schemas_dir, tmp_path / "schemas")
-    (root / "page_viewed" / "v1.avsc").write_text('{"type": "record", "name": "PageViewed"}', encoding="utf-8")
+    (root / "page_viewed" / "v1.avsc").write_text(
+        '{"type": "record", "name": "PageViewed"}', encoding="utf-8"
+    )
     with pytest.raises(SchemaError) as caught:
         SchemaRegistry.load(root)
     assert any("page_viewed/v1.avsc" in str(p) for p in caught.value.problems)
@@ -108,7 +118,10 @@ def test_a_catalogue_with_an_invalid_schema_does_not_load_at_all(schemas_dir: Pa
 def test_every_problem_in_a_catalogue_is_reported_together(tmp_path: Path) -> None:
     root = write_catalogue(
         tmp_path / "schemas",
-        {"a": [simple_record({"name": "x", "type": "nope"})], "b": [{"type": "record", "name": "B"}]},
+        {
+            "a": [simple_record({"name": "x", "type": "nope"})],
+            "b": [{"type": "record", "name": "B"}],
+        },
     )
     with pytest.raises(SchemaError) as caught:
         SchemaRegistry.load(root)
@@ -149,7 +162,9 @@ def test_a_missing_catalogue_directory_is_named(tmp_path: Path) -> None:
 
 
 def test_registering_a_compatible_version_appends_it(tmp_path: Path) -> None:
-    root = write_catalogue(tmp_path / "schemas", {"a": [simple_record({"name": "x", "type": "int"})]})
+    root = write_catalogue(
+        tmp_path / "schemas", {"a": [simple_record({"name": "x", "type": "int"})]}
+    )
     registry = SchemaRegistry.load(root)
     newer = simple_record({"name": "x", "type": "int"}, {"name": "y", "type": "int", "default": 0})
     updated, entry = registry.register("a", newer, write=True)
@@ -160,7 +175,9 @@ def test_registering_a_compatible_version_appends_it(tmp_path: Path) -> None:
 
 
 def test_registering_an_incompatible_version_is_refused_with_reasons(tmp_path: Path) -> None:
-    root = write_catalogue(tmp_path / "schemas", {"a": [simple_record({"name": "x", "type": "int"})]})
+    root = write_catalogue(
+        tmp_path / "schemas", {"a": [simple_record({"name": "x", "type": "int"})]}
+    )
     registry = SchemaRegistry.load(root)
     breaking = simple_record({"name": "x", "type": "int"}, {"name": "y", "type": "int"})
     with pytest.raises(IncompatibleSchemaError) as caught:

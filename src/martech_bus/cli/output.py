@@ -32,7 +32,10 @@ EXIT_BAD_INPUT = 2
 
 def show_error(error: MartechBusError) -> None:
     """Print a user-facing error: the message and each problem, never a traceback."""
-    err_console.print(f"[bold red]error:[/] {error.location.render() + ': ' if error.location.render() else ''}{error.message}", markup=True)
+    err_console.print(
+        f"[bold red]error:[/] {error.location.render() + ': ' if error.location.render() else ''}{error.message}",
+        markup=True,
+    )
     for problem in error.problems:
         err_console.print(f"  - {problem}", markup=False)
 

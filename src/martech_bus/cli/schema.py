@@ -13,10 +13,16 @@ from martech_bus.config import Paths
 from martech_bus.errors import Problem, ValidationError
 from martech_bus.schema.registry import SchemaRegistry
 
-app = typer.Typer(help="The canonical event catalogue: list, show, validate, check compatibility.", no_args_is_help=True)
+app = typer.Typer(
+    help="The canonical event catalogue: list, show, validate, check compatibility.",
+    no_args_is_help=True,
+)
 
 SchemasOption = typer.Option(
-    None, "--schemas", help="Catalogue directory [default: $MARTECH_BUS_SCHEMAS_DIR or ./schemas].", show_default=False
+    None,
+    "--schemas",
+    help="Catalogue directory [default: $MARTECH_BUS_SCHEMAS_DIR or ./schemas].",
+    show_default=False,
 )
 
 
@@ -39,7 +45,9 @@ def _pii_fields(schema: Any, prefix: str = "") -> list[tuple[str, str]]:
             if isinstance(branch, dict):
                 inner = branch.get("items", branch) if branch.get("type") == "array" else branch
                 if isinstance(inner, dict) and inner.get("type") == "record":
-                    found.extend(_pii_fields(inner, f"{path}{'[]' if inner is not branch else ''}."))
+                    found.extend(
+                        _pii_fields(inner, f"{path}{'[]' if inner is not branch else ''}.")
+                    )
     return found
 
 
@@ -54,7 +62,14 @@ def list_subjects(schemas: Path | None = SchemasOption) -> None:
     for subject in registry.subjects():
         info, latest = registry.info(subject), registry.latest(subject)
         versions = ", ".join(f"v{v.version}" for v in registry.versions(subject))
-        table.add_row(subject, versions, str(latest.schema_id), info.compatibility, info.owner or "-", info.description or "")
+        table.add_row(
+            subject,
+            versions,
+            str(latest.schema_id),
+            info.compatibility,
+            info.owner or "-",
+            info.description or "",
+        )
     console.print(table)
 
 
@@ -68,7 +83,9 @@ def show(
     registry = _registry(schemas)
     entry = registry.get(event, version)
     info = registry.info(event)
-    console.print(f"[bold]{entry.subject}[/] v{entry.version}  (of {len(registry.versions(event))})")
+    console.print(
+        f"[bold]{entry.subject}[/] v{entry.version}  (of {len(registry.versions(event))})"
+    )
     console.print(f"schema id      {entry.schema_id}")
     console.print(f"compatibility  {info.compatibility}")
     console.print(f"owner          {info.owner or '-'}")
@@ -81,7 +98,9 @@ def show(
 
 @app.command("validate")
 def validate(
-    events_file: Path = typer.Argument(..., help="A JSON object, a JSON array or JSON lines of events."),
+    events_file: Path = typer.Argument(
+        ..., help="A JSON object, a JSON array or JSON lines of events."
+    ),
     schemas: Path | None = SchemasOption,
 ) -> None:
     """Validate canonical events against the catalogue (exit 1 if any is invalid)."""
@@ -101,7 +120,9 @@ def validate(
             for problem in exc.problems:
                 err_console.print(f"  - {problem}", markup=False)
             continue
-        console.print(f"[green]valid[/]   {where}: {entry.subject} v{entry.version} event {datum['event_id']}")
+        console.print(
+            f"[green]valid[/]   {where}: {entry.subject} v{entry.version} event {datum['event_id']}"
+        )
     console.print(f"{len(items) - failures} valid, {failures} invalid")
     if failures:
         raise typer.Exit(EXIT_CHECK_FAILED)
@@ -109,10 +130,17 @@ def validate(
 
 @app.command("compat")
 def compat(
-    reader: Path = typer.Argument(..., help="The reader schema (.avsc); with --mode, the NEW version."),
-    writer: Path = typer.Argument(..., help="The writer schema (.avsc); with --mode, the EXISTING version."),
+    reader: Path = typer.Argument(
+        ..., help="The reader schema (.avsc); with --mode, the NEW version."
+    ),
+    writer: Path = typer.Argument(
+        ..., help="The writer schema (.avsc); with --mode, the EXISTING version."
+    ),
     mode: str | None = typer.Option(
-        None, "--mode", "-m", help="BACKWARD, FORWARD, FULL (transitive variants and NONE accepted)."
+        None,
+        "--mode",
+        "-m",
+        help="BACKWARD, FORWARD, FULL (transitive variants and NONE accepted).",
     ),
 ) -> None:
     """Can READER read data written with WRITER? (exit 0 yes, 1 no, 2 invalid input)"""
@@ -124,12 +152,18 @@ def compat(
         schema = read_schema_file(path)
         check_schema(schema, file=str(path))
         schemas.append(schema)
-    result = check_compatibility(*schemas) if mode is None else check_mode(schemas[0], [schemas[1]], mode)
+    result = (
+        check_compatibility(*schemas)
+        if mode is None
+        else check_mode(schemas[0], [schemas[1]], mode)
+    )
     label = "reader can read writer" if mode is None else f"{mode.upper()} compatible"
     if result.compatible:
         console.print(f"[green]compatible[/]: {label}")
         return
-    console.print(f"[red]incompatible[/] ({len(result.messages)} problem{'s' * (len(result.messages) != 1)}):")
+    console.print(
+        f"[red]incompatible[/] ({len(result.messages)} problem{'s' * (len(result.messages) != 1)}):"
+    )
     for message in result.messages:
         console.print(f"  - {message}", markup=False)
     raise typer.Exit(EXIT_CHECK_FAILED)
@@ -137,11 +171,17 @@ def compat(
 
 @app.command("check")
 def check(
-    base: str | None = typer.Option(None, "--base", help="Compare with the catalogue at this git revision."),
+    base: str | None = typer.Option(
+        None, "--base", help="Compare with the catalogue at this git revision."
+    ),
     schemas: Path | None = SchemasOption,
 ) -> None:
     """Check every subject's versions against its compatibility mode (and --base): what CI runs."""
-    from martech_bus.schema.evolution import check_against_base, check_catalogue, registry_at_revision
+    from martech_bus.schema.evolution import (
+        check_against_base,
+        check_catalogue,
+        registry_at_revision,
+    )
 
     directory = _schemas_dir(schemas)
     registry = SchemaRegistry.load(directory)
@@ -151,7 +191,9 @@ def check(
             problems += [p for p in check_against_base(registry, before) if p not in problems]
     if not problems:
         where = f" against {base}" if base else ""
-        console.print(f"[green]ok[/]: {len(registry.subjects())} subjects, {sum(1 for _ in registry)} versions{where}")
+        console.print(
+            f"[green]ok[/]: {len(registry.subjects())} subjects, {sum(1 for _ in registry)} versions{where}"
+        )
         return
     console.print(f"[red]{len(problems)} problem{'s' * (len(problems) != 1)}[/]:")
     for problem in problems:
@@ -160,7 +202,9 @@ def check(
 
 
 @app.command("fingerprint")
-def fingerprint(schema_file: Path = typer.Argument(..., help="An Avro schema file (.avsc).")) -> None:
+def fingerprint(
+    schema_file: Path = typer.Argument(..., help="An Avro schema file (.avsc)."),
+) -> None:
     """Print a schema's Parsing Canonical Form, SHA-256 and Rabin-64 fingerprints and embedded id."""
     from martech_bus.schema.avro import check_schema, fingerprints, read_schema_file
     from martech_bus.schema.registry import embedded_schema_id
@@ -176,7 +220,9 @@ def fingerprint(schema_file: Path = typer.Argument(..., help="An Avro schema fil
 
 @app.command("codegen")
 def codegen(
-    out: Path = typer.Option(Path("src/martech_bus/events"), "--out", help="Where the generated models go."),
+    out: Path = typer.Option(
+        Path("src/martech_bus/events"), "--out", help="Where the generated models go."
+    ),
     check_only: bool = typer.Option(False, "--check", help="Only report drift (exit 1 if any)."),
     schemas: Path | None = SchemasOption,
 ) -> None:
@@ -187,7 +233,9 @@ def codegen(
     if check_only:
         stale = generator.check(files, out)
         if stale:
-            console.print(f"[red]out of date[/]: {', '.join(stale)} (run: martech-bus schema codegen)")
+            console.print(
+                f"[red]out of date[/]: {', '.join(stale)} (run: martech-bus schema codegen)"
+            )
             raise typer.Exit(EXIT_CHECK_FAILED)
         console.print(f"[green]up to date[/]: {len(files)} files in {out}")
         return

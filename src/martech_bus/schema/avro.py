@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from martech_bus.errors import Location, Problem, SchemaError
 
@@ -32,9 +32,13 @@ def read_schema_file(path: str | Path) -> Any:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SchemaError(f"cannot read schema file: {exc.strerror or exc}", location=Location(file=str(p))) from None
+        raise SchemaError(
+            f"cannot read schema file: {exc.strerror or exc}", location=Location(file=str(p))
+        ) from None
     except UnicodeDecodeError as exc:
-        raise SchemaError(f"schema file is not UTF-8: {exc.reason}", location=Location(file=str(p))) from None
+        raise SchemaError(
+            f"schema file is not UTF-8: {exc.reason}", location=Location(file=str(p))
+        ) from None
     return loads_schema(text, file=str(p))
 
 
@@ -44,7 +48,8 @@ def loads_schema(text: str, *, file: str | None = None) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise SchemaError(
-            f"invalid JSON: {exc.msg}", location=Location(file=file, line=exc.lineno, column=exc.colno)
+            f"invalid JSON: {exc.msg}",
+            location=Location(file=file, line=exc.lineno, column=exc.colno),
         ) from None
 
 
@@ -73,7 +78,7 @@ class _Checker:
     def problem(self, where: str, message: str) -> None:
         self.problems.append(Problem(message, Location(file=self.file, path=where or None)))
 
-    def check_name(self, where: str, kind: str, name: Any) -> bool:
+    def check_name(self, name: Any, where: str, kind: str) -> TypeGuard[str]:
         if not isinstance(name, str) or not name:
             self.problem(where, f"{kind} name must be a non-empty string, got {name!r}")
             return False
@@ -89,16 +94,23 @@ class _Checker:
 
     def walk(self, schema: Any, where: str, namespace: str | None) -> None:
         if isinstance(schema, str):
-            if schema not in PRIMITIVES and full_name(schema, namespace) not in self.named and (
-                schema not in self.named
+            if (
+                schema not in PRIMITIVES
+                and full_name(schema, namespace) not in self.named
+                and (schema not in self.named)
             ):
-                self.problem(where, f"unknown type {schema!r} (not a primitive nor a type defined earlier)")
+                self.problem(
+                    where, f"unknown type {schema!r} (not a primitive nor a type defined earlier)"
+                )
             return
         if isinstance(schema, list):
             self.walk_union(schema, where, namespace)
             return
         if not isinstance(schema, Mapping):
-            self.problem(where, f"a schema must be a type name, an object or a union list, got {type(schema).__name__}")
+            self.problem(
+                where,
+                f"a schema must be a type name, an object or a union list, got {type(schema).__name__}",
+            )
             return
         kind = schema.get("type")
         if kind in NAMED_KINDS:
@@ -143,12 +155,14 @@ class _Checker:
                 return kind
         return repr(branch)
 
-    def walk_named(self, schema: Mapping[str, Any], kind: str, where: str, namespace: str | None) -> None:
+    def walk_named(
+        self, schema: Mapping[str, Any], kind: str, where: str, namespace: str | None
+    ) -> None:
         name = schema.get("name")
-        if not self.check_name(where, kind, name):
+        if not self.check_name(name, where, kind):
             return
         ns = schema.get("namespace", namespace)
-        if ns is not None and ns != "" and not self.check_name(where, "namespace", ns):
+        if ns is not None and ns != "" and not self.check_name(ns, where, "namespace"):
             return
         qualified = full_name(name, ns or None)
         here = where or name.rsplit(".", 1)[-1]
@@ -157,7 +171,7 @@ class _Checker:
         self.named[qualified] = schema
         inner_ns = qualified.rsplit(".", 1)[0] if "." in qualified else None
         for alias in schema.get("aliases", []) or []:
-            self.check_name(here, "alias", alias)
+            self.check_name(alias, here, "alias")
         if kind in ("record", "error"):
             self.walk_fields(schema, here, inner_ns)
         elif kind == "enum":
@@ -165,7 +179,9 @@ class _Checker:
         else:
             size = schema.get("size")
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-                self.problem(here, f"fixed {qualified!r} needs a non-negative integer 'size', got {size!r}")
+                self.problem(
+                    here, f"fixed {qualified!r} needs a non-negative integer 'size', got {size!r}"
+                )
             self.check_logical(schema, here)
 
     def walk_fields(self, schema: Mapping[str, Any], where: str, namespace: str | None) -> None:
@@ -176,11 +192,13 @@ class _Checker:
         seen: set[str] = set()
         for i, field in enumerate(fields):
             if not isinstance(field, Mapping):
-                self.problem(f"{where}.fields[{i}]", "a field must be an object with 'name' and 'type'")
+                self.problem(
+                    f"{where}.fields[{i}]", "a field must be an object with 'name' and 'type'"
+                )
                 continue
             name = field.get("name")
             here = f"{where}.{name}" if isinstance(name, str) else f"{where}.fields[{i}]"
-            if not self.check_name(here, "field", name):
+            if not self.check_name(name, here, "field"):
                 continue
             if "." in name:
                 self.problem(here, f"field name {name!r} may not contain '.'")
@@ -216,7 +234,10 @@ class _Checker:
         if not isinstance(precision, int) or isinstance(precision, bool) or precision < 1:
             self.problem(where, f"decimal precision must be a positive integer, got {precision!r}")
         elif not isinstance(scale, int) or isinstance(scale, bool) or not 0 <= scale <= precision:
-            self.problem(where, f"decimal scale must be an integer from 0 to precision {precision}, got {scale!r}")
+            self.problem(
+                where,
+                f"decimal scale must be an integer from 0 to precision {precision}, got {scale!r}",
+            )
 
     def default_error(self, schema: Any, value: Any, namespace: str | None) -> str | None:
         """Why ``value`` is not a valid JSON default for ``schema`` (None when it is)."""
@@ -245,18 +266,34 @@ class _Checker:
                     return f"field {field.get('name')!r} is missing and has no default"
             return None
         if kind == "enum":
-            return None if value in (schema.get("symbols") or []) else "not one of the enum's symbols"
+            return (
+                None if value in (schema.get("symbols") or []) else "not one of the enum's symbols"
+            )
         if kind == "fixed":
             size = schema.get("size")
-            return None if isinstance(value, str) and len(value) == size else f"expected a string of {size} bytes"
+            return (
+                None
+                if isinstance(value, str) and len(value) == size
+                else f"expected a string of {size} bytes"
+            )
         if kind == "array":
             if not isinstance(value, list):
                 return "an array default must be a JSON array"
-            return next((r for v in value if (r := self.default_error(schema.get("items"), v, namespace))), None)
+            return next(
+                (r for v in value if (r := self.default_error(schema.get("items"), v, namespace))),
+                None,
+            )
         if kind == "map":
             if not isinstance(value, Mapping):
                 return "a map default must be a JSON object"
-            return next((r for v in value.values() if (r := self.default_error(schema.get("values"), v, namespace))), None)
+            return next(
+                (
+                    r
+                    for v in value.values()
+                    if (r := self.default_error(schema.get("values"), v, namespace))
+                ),
+                None,
+            )
         return self.default_error(kind, value, namespace)
 
 

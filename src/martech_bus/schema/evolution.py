@@ -39,12 +39,22 @@ def check_against_base(current: SchemaRegistry, base: SchemaRegistry) -> list[Pr
     problems: list[Problem] = []
     for subject in base.subjects():
         if subject not in current.subjects_info:
-            problems.append(Problem("subject was removed; published events would become unreadable", Location(schema=subject)))
+            problems.append(
+                Problem(
+                    "subject was removed; published events would become unreadable",
+                    Location(schema=subject),
+                )
+            )
             continue
         before, after = base.versions(subject), current.versions(subject)
         for old in before:
             if old.version > len(after):
-                problems.append(Problem("published version was removed", Location(schema=subject, version=old.version)))
+                problems.append(
+                    Problem(
+                        "published version was removed",
+                        Location(schema=subject, version=old.version),
+                    )
+                )
             elif after[old.version - 1].fingerprints.canonical != old.fingerprints.canonical:
                 problems.append(
                     Problem(
@@ -56,7 +66,10 @@ def check_against_base(current: SchemaRegistry, base: SchemaRegistry) -> list[Pr
         mode = current.info(subject).compatibility
         if mode != base_mode:
             problems.append(
-                Problem(f"compatibility mode changed from {base_mode} to {mode}", Location(schema=subject))
+                Problem(
+                    f"compatibility mode changed from {base_mode} to {mode}",
+                    Location(schema=subject),
+                )
             )
         for i in range(len(before), len(after)):
             result = check_mode(after[i].schema, [v.schema for v in after[:i]], mode)
@@ -71,7 +84,9 @@ def check_against_base(current: SchemaRegistry, base: SchemaRegistry) -> list[Pr
 def registry_at_revision(ref: str, schemas_dir: str | Path) -> Iterator[SchemaRegistry]:
     """The catalogue as it was at git revision ``ref`` (read with ``git show``, no checkout)."""
     directory = Path(schemas_dir).resolve()
-    top = _git(directory if directory.is_dir() else Path.cwd(), "rev-parse", "--show-toplevel").strip()
+    top = _git(
+        directory if directory.is_dir() else Path.cwd(), "rev-parse", "--show-toplevel"
+    ).strip()
     relative = PurePosixPath(directory.relative_to(Path(top)).as_posix())
     listing = _git(Path(top), "ls-tree", "-r", "--name-only", ref, "--", str(relative))
     if not listing.strip():

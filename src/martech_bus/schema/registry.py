@@ -138,7 +138,11 @@ class SchemaRegistry:
         versions = self.versions(subject)
         if version is None:
             return versions[-1]
-        if isinstance(version, int) and not isinstance(version, bool) and 1 <= version <= len(versions):
+        if (
+            isinstance(version, int)
+            and not isinstance(version, bool)
+            and 1 <= version <= len(versions)
+        ):
             return versions[version - 1]
         known = ", ".join(f"v{v.version}" for v in versions)
         raise UnknownSchemaError(
@@ -181,7 +185,9 @@ class SchemaRegistry:
         result = check_mode(decoded, previous, self.info(subject).compatibility)
         return list(result.messages)
 
-    def register(self, subject: str, schema: Any, *, write: bool = False) -> tuple[SchemaRegistry, RegisteredSchema]:
+    def register(
+        self, subject: str, schema: Any, *, write: bool = False
+    ) -> tuple[SchemaRegistry, RegisteredSchema]:
         """Add ``schema`` as the next version of ``subject`` if its mode allows it.
 
         Returns the new registry and the new entry; an identical schema returns the
@@ -252,7 +258,9 @@ class _CatalogueLoader:
             raise SchemaError(f"schema catalogue directory not found: {self.root}")
         infos = self.read_index()
         versions: dict[str, tuple[RegisteredSchema, ...]] = {}
-        on_disk = sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+        on_disk = sorted(
+            p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+        )
         for name in on_disk:
             if name not in infos:
                 self.fail(
@@ -261,7 +269,10 @@ class _CatalogueLoader:
                 )
         for subject in infos:
             if subject not in on_disk:
-                self.fail(f"subject {subject!r} has no directory {self.root / subject}", file=str(self.root / REGISTRY_FILE))
+                self.fail(
+                    f"subject {subject!r} has no directory {self.root / subject}",
+                    file=str(self.root / REGISTRY_FILE),
+                )
             else:
                 versions[subject] = self.read_versions(subject)
         if self.problems:
@@ -278,17 +289,23 @@ class _CatalogueLoader:
         raw = _read_yaml(index_path)
         where = str(index_path)
         if not isinstance(raw, Mapping) or not isinstance(raw.get("subjects"), Mapping):
-            raise SchemaError("expected a mapping with a 'subjects' mapping", location=Location(file=where))
+            raise SchemaError(
+                "expected a mapping with a 'subjects' mapping", location=Location(file=where)
+            )
         defaults = raw.get("defaults") or {}
         if not isinstance(defaults, Mapping):
-            raise SchemaError("'defaults' must be a mapping", location=Location(file=where, path="defaults"))
+            raise SchemaError(
+                "'defaults' must be a mapping", location=Location(file=where, path="defaults")
+            )
         infos: dict[str, SubjectInfo] = {}
         for name, entry in raw["subjects"].items():
             entry = entry or {}
             if not isinstance(entry, Mapping):
                 self.fail("a subject entry must be a mapping", file=where, path=f"subjects.{name}")
                 continue
-            mode = str(entry.get("compatibility", defaults.get("compatibility", DEFAULT_COMPATIBILITY)))
+            mode = str(
+                entry.get("compatibility", defaults.get("compatibility", DEFAULT_COMPATIBILITY))
+            )
             try:
                 mode = CompatibilityMode.parse(mode).value
             except SchemaError as exc:
@@ -315,7 +332,10 @@ class _CatalogueLoader:
             return ()
         missing = [n for n in range(1, max(found) + 1) if n not in found]
         if missing:
-            self.fail(f"versions must be contiguous; missing {', '.join(f'v{n}' for n in missing)}", file=str(directory))
+            self.fail(
+                f"versions must be contiguous; missing {', '.join(f'v{n}' for n in missing)}",
+                file=str(directory),
+            )
         entries: list[RegisteredSchema] = []
         for version in sorted(found):
             entry = self.read_version(subject, version, found[version])
@@ -334,7 +354,9 @@ class _CatalogueLoader:
             self.fail("a canonical event schema must be a record", file=str(path))
             return None
         prints = fingerprints(schema)
-        return RegisteredSchema(subject, version, embedded_schema_id(prints.sha256), schema, prints, path)
+        return RegisteredSchema(
+            subject, version, embedded_schema_id(prints.sha256), schema, prints, path
+        )
 
 
 def _read_yaml(path: Path) -> Any:
@@ -343,7 +365,9 @@ def _read_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SchemaError(f"cannot read: {exc.strerror or exc}", location=Location(file=str(path))) from None
+        raise SchemaError(
+            f"cannot read: {exc.strerror or exc}", location=Location(file=str(path))
+        ) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -1,0 +1,48 @@
+"""Tiny timing harness: best-of-N rates, so figures are comparable within one run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """How many operations per second one contender managed."""
+
+    name: str
+    per_second: float
+
+    def ratio_to(self, baseline: Rate) -> float:
+        return self.per_second / baseline.per_second
+
+
+def measure(name: str, operation: Callable[[], object], *, count: int, repeats: int = 5) -> Rate:
+    """Run ``operation`` ``count`` times per repeat; report the best repeat's rate.
+
+    The best repeat (not the mean) is the least disturbed by the other core's
+    work, which makes ratios between contenders in the same run stable.
+    """
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(count):
+            operation()
+        best = min(best, time.perf_counter() - started)
+    return Rate(name, count / best)
+
+
+def table(
+    rows: list[tuple[str, str, str]],
+    header: tuple[str, str, str] = ("contender", "per second", "ratio"),
+) -> str:
+    """A markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def rate_rows(rates: list[Rate], baseline: Rate) -> list[tuple[str, str, str]]:
+    """Table rows of ``rates`` with their ratio to ``baseline``."""
+    return [(r.name, f"{r.per_second:,.0f}", f"{r.ratio_to(baseline):.2f}x") for r in rates]

@@ -63,7 +63,9 @@ def main() -> int:
     for number, (title, args, expected) in enumerate(STEPS, start=1):
         print(f"\n\033[1m[{number}/{len(STEPS)}] {title}\033[0m")
         print(f"$ martech-bus {' '.join(args)}", flush=True)
-        code = subprocess.run([sys.executable, "-m", "martech_bus", *args], cwd=ROOT, check=False).returncode
+        code = subprocess.run(
+            [sys.executable, "-m", "martech_bus", *args], cwd=ROOT, check=False
+        ).returncode
         if code != expected:
             failed.append(f"step {number} exited {code}, expected {expected}")
     print()

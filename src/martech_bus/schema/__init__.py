@@ -10,7 +10,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from martech_bus.schema.compat import CompatibilityMode, CompatibilityResult, check_compatibility
+    from martech_bus.schema.compat import (
+        CompatibilityMode,
+        CompatibilityResult,
+        check_compatibility,
+    )
     from martech_bus.schema.registry import SchemaRegistry
 
 _LAZY = {

@@ -93,7 +93,11 @@ def envelope_fields() -> list[dict[str, Any]]:
             "type": {"type": "string", "logicalType": "uuid"},
             "doc": "Unique id of this event (UUID); the dedupe key everywhere.",
         },
-        {"name": "event_type", "type": "string", "doc": "The catalogue name, e.g. order_completed."},
+        {
+            "name": "event_type",
+            "type": "string",
+            "doc": "The catalogue name, e.g. order_completed.",
+        },
         {"name": "schema_version", "type": "int", "doc": "The catalogue version written."},
         {"name": "occurred_at", "type": dict(timestamp), "doc": "When it happened (UTC)."},
         {"name": "received_at", "type": dict(timestamp), "doc": "When martech-bus got it (UTC)."},

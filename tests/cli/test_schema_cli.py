@@ -258,6 +258,17 @@ def test_schema_check_base_fails_when_a_published_version_is_edited(
     assert "published version was modified" in out
 
 
+def test_schema_check_base_fails_when_a_published_logical_type_is_edited(
+    capsys: pytest.CaptureFixture[str], git_catalogue: Path
+) -> None:
+    path = git_catalogue / "checkout_started" / "v1.avsc"
+    path.write_text(path.read_text().replace('"scale": 4', '"scale": 2'))
+    code, out, _ = run(capsys, "schema", "check", "--base", "HEAD", "--schemas", str(git_catalogue))
+    assert code == 1
+    assert "checkout_started v1" in out
+    assert "published version was modified" in out
+
+
 def test_schema_check_base_fails_when_a_version_is_removed(
     capsys: pytest.CaptureFixture[str], git_catalogue: Path
 ) -> None:

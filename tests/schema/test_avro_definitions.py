@@ -145,13 +145,41 @@ def test_parse_schema_accepts_json_text() -> None:
     assert parsed["name"] == "Thing"
 
 
-def test_fingerprints_ignore_docs_and_custom_attributes() -> None:
-    plain = record({"name": "email", "type": "string"})
-    annotated = record({"name": "email", "type": "string", "doc": "Email.", "pii": "email"})
-    assert fingerprints(plain) == fingerprints(annotated)
+def test_canonical_fingerprints_ignore_docs_and_custom_attributes() -> None:
+    plain = fingerprints(record({"name": "email", "type": "string"}))
+    annotated = fingerprints(record({"name": "email", "type": "string", "doc": "E.", "pii": "email"}))
+    assert (plain.canonical, plain.sha256, plain.rabin64) == (
+        annotated.canonical,
+        annotated.sha256,
+        annotated.rabin64,
+    )
 
 
 def test_fingerprints_match_the_avro_specification_example() -> None:
     # The spec's canonical form of "int" has a well-known CRC-64-AVRO fingerprint.
     assert fingerprints('"int"').canonical == '"int"'
     assert fingerprints('"int"').rabin64 == "8f5c393f1ad57572"
+
+
+def test_the_content_digest_sees_logical_types_that_the_canonical_form_drops() -> None:
+    def money(scale: int) -> dict[str, Any]:
+        return record(
+            {
+                "name": "t",
+                "type": {"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": scale},
+            }
+        )
+
+    assert fingerprints(money(2)).canonical == fingerprints(money(4)).canonical
+    assert fingerprints(money(2)).content != fingerprints(money(4)).content
+
+
+def test_the_content_digest_ignores_docs() -> None:
+    plain = record({"name": "a", "type": "int"})
+    assert fingerprints(plain).content == fingerprints(dict(plain, doc="About things.")).content
+
+
+def test_a_field_whose_type_is_an_inline_object_is_checked_without_crashing() -> None:
+    nested = {"type": {"type": "array", "items": "strnig"}}
+    (problem,) = problems_of(record({"name": "a", "type": nested}))
+    assert "unknown type 'strnig'" in problem

@@ -72,9 +72,9 @@ def test_a_schema_id_finds_its_version(registry: SchemaRegistry) -> None:
     assert registry.by_id(entry.schema_id) is entry
 
 
-def test_schema_ids_derive_from_the_sha256_fingerprint(registry: SchemaRegistry) -> None:
+def test_schema_ids_derive_from_the_content_digest(registry: SchemaRegistry) -> None:
     entry = registry.get("page_viewed", 1)
-    assert entry.schema_id == embedded_schema_id(entry.fingerprints.sha256)
+    assert entry.schema_id == embedded_schema_id(entry.fingerprints.content)
     assert 0 < entry.schema_id < 2**31
 
 
@@ -189,9 +189,33 @@ def test_registering_an_incompatible_version_is_refused_with_reasons(tmp_path: P
 def test_registering_an_identical_schema_returns_the_existing_version(tmp_path: Path) -> None:
     schema = simple_record({"name": "x", "type": "int"})
     registry = SchemaRegistry.load(write_catalogue(tmp_path / "schemas", {"a": [schema]}))
-    again, entry = registry.register("a", dict(schema, doc="same, with a doc"))
+    again, entry = registry.register("a", dict(schema, doc="docs do not make a new version"))
     assert again is registry
     assert entry.version == 1
+
+
+def test_a_logical_type_change_is_a_new_schema_not_the_same_one(tmp_path: Path) -> None:
+    def money(scale: int) -> dict[str, object]:
+        decimal = {"type": "bytes", "logicalType": "decimal", "precision": 18, "scale": scale}
+        return simple_record({"name": "total", "type": decimal})
+
+    registry = SchemaRegistry.load(write_catalogue(tmp_path / "schemas", {"a": [money(4)]}))
+    # Same Parsing Canonical Form (it drops logical types), different meaning: refused.
+    with pytest.raises(IncompatibleSchemaError, match="scale"):
+        registry.register("a", money(2))
+
+
+def test_schemas_differing_only_in_a_logical_type_get_different_ids(tmp_path: Path) -> None:
+    decimal = {"type": "bytes", "logicalType": "decimal", "precision": 18, "scale": 4}
+    root = write_catalogue(
+        tmp_path / "schemas",
+        {
+            "a": [simple_record({"name": "x", "type": "bytes"})],
+            "b": [simple_record({"name": "x", "type": decimal})],
+        },
+    )
+    registry = SchemaRegistry.load(root)
+    assert registry.get("a").schema_id != registry.get("b").schema_id
 
 
 def test_central_ids_replace_embedded_ones(registry: SchemaRegistry) -> None:

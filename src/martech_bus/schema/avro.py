@@ -113,7 +113,7 @@ class _Checker:
             )
             return
         kind = schema.get("type")
-        if kind in NAMED_KINDS:
+        if isinstance(kind, str) and kind in NAMED_KINDS:
             self.walk_named(schema, kind, where, namespace)
         elif kind == "array":
             if "items" not in schema:
@@ -340,20 +340,45 @@ def parse_schema(schema: Any, *, file: str | None = None) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Fingerprints:
-    """Avro Parsing Canonical Form and its fingerprints (hex)."""
+    """Avro Parsing Canonical Form and its fingerprints (hex), plus a content digest.
+
+    The Parsing Canonical Form drops logical types, defaults and custom
+    attributes, so two schemas differing only in a decimal's scale share it.
+    ``content`` hashes everything but docs: it identifies a schema *version*
+    (schema ids, "was this published version edited?").
+    """
 
     canonical: str
     sha256: str
     rabin64: str
+    content: str
 
 
 def fingerprints(schema: Any) -> Fingerprints:
     """Parsing Canonical Form with its SHA-256 and CRC-64-AVRO (Rabin) fingerprints."""
     from fastavro.schema import fingerprint, to_parsing_canonical_form
 
-    canonical = to_parsing_canonical_form(as_schema_json(schema))
+    decoded = as_schema_json(schema)
+    canonical = to_parsing_canonical_form(decoded)
     return Fingerprints(
         canonical=canonical,
         sha256=fingerprint(canonical, "SHA-256"),
         rabin64=fingerprint(canonical, "CRC-64-AVRO"),
+        content=content_digest(decoded),
     )
+
+
+def content_digest(schema: Any) -> str:
+    """SHA-256 (hex) of the schema JSON with sorted keys and without ``doc`` attributes."""
+    import hashlib
+
+    text = json.dumps(_without_docs(schema), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _without_docs(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _without_docs(v) for k, v in value.items() if k != "doc"}
+    if isinstance(value, list):
+        return [_without_docs(v) for v in value]
+    return value

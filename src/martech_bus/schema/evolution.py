@@ -55,7 +55,7 @@ def check_against_base(current: SchemaRegistry, base: SchemaRegistry) -> list[Pr
                         Location(schema=subject, version=old.version),
                     )
                 )
-            elif after[old.version - 1].fingerprints.canonical != old.fingerprints.canonical:
+            elif after[old.version - 1].fingerprints.content != old.fingerprints.content:
                 problems.append(
                     Problem(
                         "published version was modified; add a new version instead",

@@ -4,8 +4,10 @@ The embedded registry reads ``schemas/registry.yaml`` and ``schemas/<subject>/v<
 Loading is all-or-nothing: any problem anywhere raises one SchemaError listing
 every problem, so a registry never holds half a catalogue.
 
-Embedded schema ids are derived from the SHA-256 fingerprint of the Parsing
-Canonical Form (31 bits, so they fit Confluent's positive int32). They need no
+Embedded schema ids are derived from the schema's content digest (SHA-256 of
+its JSON without docs; 31 bits, so they fit Confluent's positive int32). Not the
+Parsing Canonical Form: it drops logical types, so a decimal scale change would
+keep its id. They need no
 bookkeeping and are the same on every machine; identical schemas share an id,
 as in Confluent Schema Registry. When a central registry is configured, its ids
 replace them (``with_ids``).
@@ -40,9 +42,9 @@ DEFAULT_COMPATIBILITY = "BACKWARD"
 _VERSION_FILE = re.compile(r"v([1-9][0-9]*)\.avsc\Z")
 
 
-def embedded_schema_id(sha256_hex: str) -> int:
-    """A stable positive int32 id from a schema's SHA-256 fingerprint (never 0)."""
-    return (int(sha256_hex[:8], 16) & 0x7FFFFFFF) or 1
+def embedded_schema_id(content_digest: str) -> int:
+    """A stable positive int32 id from a schema's content digest (never 0)."""
+    return (int(content_digest[:8], 16) & 0x7FFFFFFF) or 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +97,7 @@ class SchemaRegistry:
         for versions in self.versions_by_subject.values():
             for entry in versions:
                 other = self._by_id.get(entry.schema_id)
-                if other is not None and other.fingerprints.sha256 != entry.fingerprints.sha256:
+                if other is not None and other.fingerprints.content != entry.fingerprints.content:
                     problems.append(
                         Problem(
                             f"schema id {entry.schema_id} collides with {other.subject} v{other.version}",
@@ -199,7 +201,7 @@ class SchemaRegistry:
         prints = fingerprints(decoded)
         versions = self.versions(subject)
         for entry in versions:
-            if entry.fingerprints.canonical == prints.canonical:
+            if entry.fingerprints.content == prints.content:
                 return self, entry
         reasons = self.check_new_version(subject, decoded)
         mode = self.info(subject).compatibility
@@ -214,7 +216,7 @@ class SchemaRegistry:
         if write:
             path = _write_version(self.root, subject, version, decoded)
         entry = RegisteredSchema(
-            subject, version, embedded_schema_id(prints.sha256), decoded, prints, path
+            subject, version, embedded_schema_id(prints.content), decoded, prints, path
         )
         updated = dict(self.versions_by_subject)
         updated[subject] = (*versions, entry)
@@ -355,7 +357,7 @@ class _CatalogueLoader:
             return None
         prints = fingerprints(schema)
         return RegisteredSchema(
-            subject, version, embedded_schema_id(prints.sha256), schema, prints, path
+            subject, version, embedded_schema_id(prints.content), schema, prints, path
         )
 
 

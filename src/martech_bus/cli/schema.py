@@ -215,7 +215,8 @@ def fingerprint(
     console.print(f"canonical  {prints.canonical}", markup=False)
     console.print(f"sha256     {prints.sha256}")
     console.print(f"rabin64    {prints.rabin64}")
-    console.print(f"id         {embedded_schema_id(prints.sha256)}")
+    console.print(f"content    {prints.content}")
+    console.print(f"id         {embedded_schema_id(prints.content)}")
 
 
 @app.command("codegen")

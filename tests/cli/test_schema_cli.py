@@ -291,9 +291,8 @@ def test_schema_check_base_with_an_unknown_revision_is_bad_input(
 def test_schema_fingerprint_prints_canonical_form_and_fingerprints(
     capsys: pytest.CaptureFixture[str], schemas_dir: Path
 ) -> None:
-    code, out, _ = run(
-        capsys, "schema", "fingerprint", str(schemas_dir / "page_viewed" / "v1.avsc")
-    )
+    path = str(schemas_dir / "page_viewed" / "v1.avsc")
+    code, out, _ = run(capsys, "schema", "fingerprint", path, "--canonical")
     assert code == 0
     assert out.splitlines()[0].startswith('canonical  {"name":"martech.events.PageViewed"')
     assert "rabin64" in out

@@ -143,30 +143,48 @@ def compat(
         help="BACKWARD, FORWARD, FULL (transitive variants and NONE accepted).",
     ),
 ) -> None:
-    """Can READER read data written with WRITER? (exit 0 yes, 1 no, 2 invalid input)"""
-    from martech_bus.schema.avro import check_schema, read_schema_file
-    from martech_bus.schema.compat import check_compatibility, check_mode
+    """Can READER read data written with WRITER? (exit 0 yes, 1 no, 2 invalid input)
 
-    schemas = []
-    for path in (reader, writer):
-        schema = read_schema_file(path)
-        check_schema(schema, file=str(path))
-        schemas.append(schema)
-    result = (
-        check_compatibility(*schemas)
-        if mode is None
-        else check_mode(schemas[0], [schemas[1]], mode)
+    With --mode, READER is the new version and WRITER the existing one: BACKWARD
+    asks whether the new one reads existing data, FORWARD whether the existing one
+    reads new data, FULL both.
+    """
+    from martech_bus.schema.avro import check_schema, read_schema_file
+    from martech_bus.schema.compat import CompatibilityMode, check_compatibility
+
+    new, existing = (
+        _checked_schema(path, read_schema_file, check_schema) for path in (reader, writer)
     )
-    label = "reader can read writer" if mode is None else f"{mode.upper()} compatible"
-    if result.compatible:
+    if mode is None:
+        directions = [("reader cannot read writer data", new, existing)]
+        label = "reader can read writer data"
+    else:
+        parsed = CompatibilityMode.parse(mode)
+        name = parsed.value.removesuffix("_TRANSITIVE")
+        directions = []
+        if name in ("BACKWARD", "FULL"):
+            directions.append(("the new schema cannot read existing data", new, existing))
+        if name in ("FORWARD", "FULL"):
+            directions.append(("the existing schema cannot read new data", existing, new))
+        label = f"{parsed.value} compatible"
+    messages = [
+        f"{problem}: {message}"
+        for problem, reader_schema, writer_schema in directions
+        for message in check_compatibility(reader_schema, writer_schema).messages
+    ]
+    if not messages:
         console.print(f"[green]compatible[/]: {label}")
         return
-    console.print(
-        f"[red]incompatible[/] ({len(result.messages)} problem{'s' * (len(result.messages) != 1)}):"
-    )
-    for message in result.messages:
+    console.print(f"[red]incompatible[/] ({len(messages)} problem{'s' * (len(messages) != 1)}):")
+    for message in messages:
         console.print(f"  - {message}", markup=False)
     raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _checked_schema(path: Path, read: Any, check: Any) -> Any:
+    schema = read(path)
+    check(schema, file=str(path))
+    return schema
 
 
 @app.command("check")
@@ -204,15 +222,18 @@ def check(
 @app.command("fingerprint")
 def fingerprint(
     schema_file: Path = typer.Argument(..., help="An Avro schema file (.avsc)."),
+    canonical: bool = typer.Option(
+        False, "--canonical", help="Also print the Parsing Canonical Form."
+    ),
 ) -> None:
-    """Print a schema's Parsing Canonical Form, SHA-256 and Rabin-64 fingerprints and embedded id."""
+    """Print a schema's SHA-256 and Rabin-64 fingerprints, content digest and embedded id."""
     from martech_bus.schema.avro import check_schema, fingerprints, read_schema_file
     from martech_bus.schema.registry import embedded_schema_id
 
-    schema = read_schema_file(schema_file)
-    check_schema(schema, file=str(schema_file))
+    schema = _checked_schema(schema_file, read_schema_file, check_schema)
     prints = fingerprints(schema)
-    console.print(f"canonical  {prints.canonical}", markup=False)
+    if canonical:
+        console.print(f"canonical  {prints.canonical}", markup=False)
     console.print(f"sha256     {prints.sha256}")
     console.print(f"rabin64    {prints.rabin64}")
     console.print(f"content    {prints.content}")

@@ -21,7 +21,7 @@ app = typer.Typer(
 SchemasOption = typer.Option(
     None,
     "--schemas",
-    help="Catalogue directory [default: $MARTECH_BUS_SCHEMAS_DIR or ./schemas].",
+    help="Catalogue directory (default: $MARTECH_BUS_SCHEMAS_DIR, else ./schemas).",
     show_default=False,
 )
 
@@ -76,7 +76,7 @@ def list_subjects(schemas: Path | None = SchemasOption) -> None:
 @app.command("show")
 def show(
     event: str = typer.Argument(..., help="Event type, e.g. order_completed."),
-    version: int | None = typer.Option(None, "--version", "-v", help="Version [default: latest]."),
+    version: int | None = typer.Option(None, "--version", "-v", help="Version (default: the latest)."),
     schemas: Path | None = SchemasOption,
 ) -> None:
     """Show one event schema: metadata, PII fields and the Avro definition."""

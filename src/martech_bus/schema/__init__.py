@@ -6,8 +6,9 @@ only the compatibility module).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from martech_bus._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from martech_bus.schema.compat import (
@@ -25,11 +26,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'martech_bus.schema' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = ["CompatibilityMode", "CompatibilityResult", "SchemaRegistry", "check_compatibility"]

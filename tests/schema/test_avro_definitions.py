@@ -147,7 +147,9 @@ def test_parse_schema_accepts_json_text() -> None:
 
 def test_canonical_fingerprints_ignore_docs_and_custom_attributes() -> None:
     plain = fingerprints(record({"name": "email", "type": "string"}))
-    annotated = fingerprints(record({"name": "email", "type": "string", "doc": "E.", "pii": "email"}))
+    annotated = fingerprints(
+        record({"name": "email", "type": "string", "doc": "E.", "pii": "email"})
+    )
     assert (plain.canonical, plain.sha256, plain.rabin64) == (
         annotated.canonical,
         annotated.sha256,

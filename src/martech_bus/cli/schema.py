@@ -76,7 +76,9 @@ def list_subjects(schemas: Path | None = SchemasOption) -> None:
 @app.command("show")
 def show(
     event: str = typer.Argument(..., help="Event type, e.g. order_completed."),
-    version: int | None = typer.Option(None, "--version", "-v", help="Version (default: the latest)."),
+    version: int | None = typer.Option(
+        None, "--version", "-v", help="Version (default: the latest)."
+    ),
     schemas: Path | None = SchemasOption,
 ) -> None:
     """Show one event schema: metadata, PII fields and the Avro definition."""

@@ -222,3 +222,10 @@ def test_central_ids_replace_embedded_ones(registry: SchemaRegistry) -> None:
     central = registry.with_ids({("order_completed", 1): 101, ("order_completed", 2): 102})
     assert central.get("order_completed", 2).schema_id == 102
     assert central.by_id(101).version == 1
+
+
+def test_a_duplicate_subject_in_registry_yaml_is_refused_with_its_line(tmp_path: Path) -> None:
+    root = write_catalogue(tmp_path / "schemas", {"a": [simple_record()]})
+    (root / "registry.yaml").write_text("subjects:\n  a: {}\n  a: {}\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"registry.yaml:3:.*duplicate"):
+        SchemaRegistry.load(root)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from martech_bus.errors import Location, MappingError, Problem
 from martech_bus.mapping.hints import did_you_mean, is_near
-from martech_bus.mapping.nodes import YMap, YNode, YScalar, YSeq, from_python, to_python
+from martech_bus.yamlfile.nodes import YMap, YNode, YScalar, YSeq, from_python, to_python
 from martech_bus.mapping.paths import PathExpr, parse_path
 from martech_bus.mapping.registry import TransformRegistry, bind
 from martech_bus.mapping.spec import (
@@ -611,10 +611,12 @@ def parse_mapping(
     max_bytes: int | None = None,
 ) -> MappingSpec:
     """A spec from YAML text."""
-    from martech_bus.mapping.yaml_loader import parse_yaml
+    from martech_bus.yamlfile.loader import parse_yaml
 
     return spec_from_tree(
-        parse_yaml(text, file=file, max_bytes=max_bytes), file=file, registry=registry
+        parse_yaml(text, file=file, max_bytes=max_bytes, error=MappingError),
+        file=file,
+        registry=registry,
     )
 
 
@@ -622,9 +624,9 @@ def load_mapping(
     path: str | Path, *, registry: TransformRegistry | None = None, max_bytes: int | None = None
 ) -> MappingSpec:
     """A spec from a mapping file."""
-    from martech_bus.mapping.yaml_loader import read_yaml_file
+    from martech_bus.yamlfile.loader import read_yaml_file
 
-    tree = read_yaml_file(path, max_bytes=max_bytes)
+    tree = read_yaml_file(path, max_bytes=max_bytes, error=MappingError)
     return spec_from_tree(tree, file=str(path), registry=registry)
 
 

@@ -362,23 +362,8 @@ class _CatalogueLoader:
 
 
 def _read_yaml(path: Path) -> Any:
-    import yaml
+    """registry.yaml through the strict loader: duplicate keys, aliases and YAML 1.1 surprises fail."""
+    from martech_bus.yamlfile.loader import read_yaml_file
+    from martech_bus.yamlfile.nodes import to_python
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SchemaError(
-            f"cannot read: {exc.strerror or exc}", location=Location(file=str(path))
-        ) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SchemaError(
-            f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
-            location=Location(
-                file=str(path),
-                line=mark.line + 1 if mark else None,
-                column=mark.column + 1 if mark else None,
-            ),
-        ) from None
+    return to_python(read_yaml_file(path, error=SchemaError))

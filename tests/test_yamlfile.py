@@ -6,18 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from martech_bus.errors import ConfigError, MappingError
-from martech_bus.mapping.nodes import YMap, YScalar, YSeq, to_python
-from martech_bus.mapping.yaml_loader import (
+from martech_bus.errors import ConfigError
+from martech_bus.yamlfile.loader import (
     DEFAULT_MAX_BYTES,
     max_bytes_setting,
     parse_yaml,
     read_yaml_file,
 )
+from martech_bus.yamlfile.nodes import YMap, YScalar, YSeq, to_python
 
 
-def refused(text: str) -> MappingError:
-    with pytest.raises(MappingError) as caught:
+def refused(text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
         parse_yaml(text, file="f.yaml")
     return caught.value
 
@@ -162,51 +162,58 @@ def test_several_documents_are_refused() -> None:
 
 def test_an_empty_file_is_refused() -> None:
     error = refused("# only a comment\n")
-    assert error.message == "the mapping file is empty"
+    assert error.message == "the file is empty"
 
 
 def test_text_over_the_size_limit_is_refused() -> None:
-    with pytest.raises(MappingError, match="larger than 16 bytes"):
+    with pytest.raises(ConfigError, match="larger than 16 bytes"):
         parse_yaml("a: 12345678901234567890\n", file="f.yaml", max_bytes=16)
 
 
 def test_a_file_over_the_size_limit_is_refused_without_reading_it_all(tmp_path: Path) -> None:
     path = tmp_path / "big.yaml"
     path.write_text("a: " + "x" * 5000 + "\n")
-    with pytest.raises(MappingError, match="larger than 1024 bytes") as caught:
+    with pytest.raises(ConfigError, match="larger than 1024 bytes") as caught:
         read_yaml_file(path, max_bytes=1024)
     assert caught.value.location.file == str(path)
 
 
 def test_the_size_limit_defaults_to_256_kib(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MARTECH_BUS_MAPPING_MAX_BYTES", raising=False)
+    monkeypatch.delenv("MARTECH_BUS_YAML_MAX_BYTES", raising=False)
     assert max_bytes_setting() == DEFAULT_MAX_BYTES == 256 * 1024
 
 
 def test_the_size_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MARTECH_BUS_MAPPING_MAX_BYTES", "10")
+    monkeypatch.setenv("MARTECH_BUS_YAML_MAX_BYTES", "10")
     assert max_bytes_setting() == 10
     assert max_bytes_setting(99) == 99
-    with pytest.raises(MappingError, match="larger than 10 bytes"):
+    with pytest.raises(ConfigError, match="larger than 10 bytes"):
         parse_yaml("a: 1234567890\n")
 
 
 def test_a_bad_size_limit_in_the_environment_is_a_config_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("MARTECH_BUS_MAPPING_MAX_BYTES", "lots")
-    with pytest.raises(ConfigError, match="MARTECH_BUS_MAPPING_MAX_BYTES"):
+    monkeypatch.setenv("MARTECH_BUS_YAML_MAX_BYTES", "lots")
+    with pytest.raises(ConfigError, match="MARTECH_BUS_YAML_MAX_BYTES"):
         max_bytes_setting()
 
 
 def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "latin1.yaml"
     path.write_bytes("a: caf\xe9\n".encode("latin-1"))
-    with pytest.raises(MappingError, match="not UTF-8"):
+    with pytest.raises(ConfigError, match="not UTF-8"):
         read_yaml_file(path)
 
 
-def test_a_missing_file_is_a_mapping_error(tmp_path: Path) -> None:
-    with pytest.raises(MappingError, match="cannot read mapping file") as caught:
+def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read file") as caught:
         read_yaml_file(tmp_path / "nope.yaml")
     assert caught.value.location.file == str(tmp_path / "nope.yaml")
+
+
+def test_callers_choose_the_error_type_raised() -> None:
+    from martech_bus.errors import MappingError
+
+    with pytest.raises(MappingError, match="duplicate"):
+        parse_yaml("a: 1\na: 2\n", file="m.yaml", error=MappingError)

@@ -1,4 +1,4 @@
-"""Strict, safe YAML for mapping files: the only module of the mapping package that imports PyYAML.
+"""Strict, safe YAML for hand-written files (mappings, manifests, the catalogue index, flags).
 
 On top of ``yaml.SafeLoader`` it refuses what makes a hand-written file mean
 something other than what its reviewer read: duplicate keys, anchors and aliases
@@ -6,7 +6,7 @@ something other than what its reviewer read: duplicate keys, anchors and aliases
 size limit, and unquoted scalars whose type depends on the YAML version (``NO``,
 ``yes``, ``012345``, ``0x1F``, ``1e3``, ``12:30:00``, ``2024-01-01``). Plain
 ``true``/``false``/``null``, decimal integers and decimal floats keep their types.
-The result is a :mod:`~martech_bus.mapping.nodes` tree with 1-based lines and columns.
+The result is a :mod:`~martech_bus.yamlfile.nodes` tree with 1-based lines and columns.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from martech_bus.config import setting
-from martech_bus.errors import ConfigError, Location, MappingError
-from martech_bus.mapping.nodes import YMap, YNode, YScalar, YSeq
+from martech_bus.errors import ConfigError, Location, MartechBusError
+from martech_bus.yamlfile.nodes import YMap, YNode, YScalar, YSeq
 
 DEFAULT_MAX_BYTES: Final = 256 * 1024
 MAX_DEPTH: Final = 64
@@ -90,69 +90,72 @@ class StrictLoader(yaml.SafeLoader):
 
 
 def max_bytes_setting(explicit: int | None = None) -> int:
-    """The size limit: ``explicit`` > ``MARTECH_BUS_MAPPING_MAX_BYTES`` > 256 KiB."""
+    """The size limit: ``explicit`` > ``MARTECH_BUS_YAML_MAX_BYTES`` > 256 KiB."""
     if explicit is not None:
         return explicit
-    raw = setting("mapping_max_bytes", None, str(DEFAULT_MAX_BYTES))
+    raw = setting("yaml_max_bytes", None, str(DEFAULT_MAX_BYTES))
     try:
         value = int(raw or "")
     except ValueError:
-        raise ConfigError(
-            f"MARTECH_BUS_MAPPING_MAX_BYTES must be an integer, got {raw!r}"
-        ) from None
+        raise ConfigError(f"MARTECH_BUS_YAML_MAX_BYTES must be an integer, got {raw!r}") from None
     if value <= 0:
-        raise ConfigError(f"MARTECH_BUS_MAPPING_MAX_BYTES must be positive, got {value}")
+        raise ConfigError(f"MARTECH_BUS_YAML_MAX_BYTES must be positive, got {value}")
     return value
 
 
-def read_yaml_file(path: str | Path, *, max_bytes: int | None = None) -> YNode:
-    """Read and strictly parse one mapping file."""
+def read_yaml_file(
+    path: str | Path, *, max_bytes: int | None = None, error: type[MartechBusError] = ConfigError
+) -> YNode:
+    """Read and strictly parse one YAML file; problems raise ``error`` with file:line:column."""
     limit = max_bytes_setting(max_bytes)
     file = str(path)
     try:
         with Path(path).open("rb") as handle:
             data = handle.read(limit + 1)
     except OSError as exc:
-        raise MappingError(
-            f"cannot read mapping file: {exc.strerror or exc}", location=Location(file=file)
+        raise error(
+            f"cannot read file: {exc.strerror or exc}", location=Location(file=file)
         ) from exc
-    _check_size(len(data), limit, file)
+    _check_size(len(data), limit, file, error)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise MappingError(
-            f"mapping file is not UTF-8 (byte {exc.start})", location=Location(file=file)
-        ) from None
-    return parse_yaml(text, file=file, max_bytes=limit)
+        raise error(f"file is not UTF-8 (byte {exc.start})", location=Location(file=file)) from None
+    return parse_yaml(text, file=file, max_bytes=limit, error=error)
 
 
-def parse_yaml(text: str, *, file: str | None = None, max_bytes: int | None = None) -> YNode:
+def parse_yaml(
+    text: str,
+    *,
+    file: str | None = None,
+    max_bytes: int | None = None,
+    error: type[MartechBusError] = ConfigError,
+) -> YNode:
     """Strictly parse YAML text into a positioned node tree."""
     limit = max_bytes_setting(max_bytes)
-    _check_size(len(text.encode("utf-8", "surrogatepass")), limit, file)
+    _check_size(len(text.encode("utf-8", "surrogatepass")), limit, file, error)
     loader = StrictLoader(text)
     try:
         root = loader.get_single_node()
         if root is None:
-            raise MappingError("the mapping file is empty", location=Location(file=file))
+            raise error("the file is empty", location=Location(file=file))
         return _convert(root, loader, "")
     except _RefusedError as exc:
-        raise MappingError(str(exc), location=_where(file, exc.mark, exc.path)) from None
+        raise error(str(exc), location=_where(file, exc.mark, exc.path)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(part for part in (exc.context, exc.problem) if part)
-        raise MappingError(f"invalid YAML: {message or exc}", location=_where(file, mark)) from None
+        raise error(f"invalid YAML: {message or exc}", location=_where(file, mark)) from None
     except yaml.YAMLError as exc:
-        raise MappingError(f"invalid YAML: {exc}", location=Location(file=file)) from None
+        raise error(f"invalid YAML: {exc}", location=Location(file=file)) from None
     finally:
         loader.dispose()
 
 
-def _check_size(size: int, limit: int, file: str | None) -> None:
+def _check_size(size: int, limit: int, file: str | None, error: type[MartechBusError]) -> None:
     if size > limit:
-        raise MappingError(
-            f"the mapping file is larger than {limit} bytes; split it or raise "
-            "MARTECH_BUS_MAPPING_MAX_BYTES",
+        raise error(
+            f"the file is larger than {limit} bytes; split it or raise MARTECH_BUS_YAML_MAX_BYTES",
             location=Location(file=file),
         )
 

@@ -1,0 +1,1 @@
+"""Strict, safe YAML with positions: every hand-written YAML file goes through here."""

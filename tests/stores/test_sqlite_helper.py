@@ -1,0 +1,38 @@
+"""The shared SQLite helper: WAL, transactions that roll back, versioned schemas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from martech_bus.sqlite import MEMORY, Database, data_file
+
+SCHEMA = "CREATE TABLE IF NOT EXISTS t (x INTEGER)"
+
+
+def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
+    with Database(tmp_path / "deep" / "db.sqlite3", schema=SCHEMA) as db:
+        with pytest.raises(RuntimeError), db.transaction() as conn:
+            conn.execute("INSERT INTO t VALUES (1)")
+            raise RuntimeError("boom")
+        with db.transaction() as conn:
+            conn.execute("INSERT INTO t VALUES (2)")
+        with db.reading() as conn:
+            assert conn.execute("SELECT x FROM t").fetchall() == [(2,)]
+            assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL by default
+
+
+def test_data_files_default_to_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MARTECH_BUS_DATA_DIR", str(tmp_path))
+    assert data_file(None, "x.sqlite3") == tmp_path / "x.sqlite3"
+    assert data_file("elsewhere.db", "x.sqlite3") == Path("elsewhere.db")
+    assert data_file(MEMORY, "x.sqlite3") == MEMORY
+
+
+def test_an_in_memory_database_needs_no_directory() -> None:
+    with Database(MEMORY, schema=SCHEMA, synchronous="NORMAL") as db, db.transaction() as conn:
+        conn.execute("INSERT INTO t VALUES (1)")

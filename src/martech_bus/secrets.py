@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from martech_bus.awsapi import TRANSIENT_CODES
 from martech_bus.errors import ConfigError, TransientError
 
 logger = logging.getLogger(__name__)
@@ -29,19 +30,6 @@ REDACTED = "***"
 
 Clock = Callable[[], float]
 
-# AWS error codes that say "later", not "wrong": everything else is a configuration problem.
-_TRANSIENT_AWS_CODES = frozenset(
-    {
-        "InternalFailure",
-        "InternalServerError",
-        "InternalServiceError",
-        "RequestLimitExceeded",
-        "ServiceUnavailable",
-        "ThrottledException",
-        "ThrottlingException",
-        "TooManyRequestsException",
-    }
-)
 # botocore errors raised before any request that no retry will fix.
 _BOTOCORE_CONFIG_ERRORS = ("NoCredentialsError", "PartialCredentialsError", "NoRegionError")
 
@@ -219,7 +207,7 @@ def _translate_aws_error(ref: SecretRef, exc: Exception) -> Exception | None:
     response = getattr(exc, "response", None)
     if isinstance(response, Mapping):  # botocore ClientError
         code = str(response.get("Error", {}).get("Code", "unknown"))
-        if code in _TRANSIENT_AWS_CODES:
+        if code in TRANSIENT_CODES:
             return SecretUnavailableError(f"secret {ref}: {code}, try again later")
         return ConfigError(f"secret {ref} cannot be read: {code}")
     if type(exc).__name__ in _BOTOCORE_CONFIG_ERRORS:

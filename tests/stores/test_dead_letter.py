@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from martech_bus import redaction as redact
 from martech_bus.schema.validate import validator_for
-from martech_bus.sinks import redact
 from martech_bus.sinks.base import Delivery, Outcome, OutcomeKind
 from martech_bus.sinks.dlq import BUS, DIRECT, DeadLetter, DeadLetterError, new_id
 from tests.schema.events import catalogue, order_completed_json

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from martech_bus.sinks.aws_errors import TerminalStoreError
+from martech_bus.awsapi import TerminalStoreError
 from martech_bus.sinks.dlq_sqs import MAX_RETENTION_SECONDS, SqsDeadLetterStore
 from martech_bus.testing.aws import AwsEndpoint
 from tests.stores.test_dlq_contract import letter

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from martech_bus.awsapi import TerminalStoreError, TransientStoreError
 from martech_bus.idempotency import DEFAULT_TTL, DynamoDbIdempotencyStore
-from martech_bus.sinks.aws_errors import TerminalStoreError, TransientStoreError
 from martech_bus.testing.aws import AwsEndpoint, free_port
 from tests.stores.conftest import Clock
 

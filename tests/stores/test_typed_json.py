@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from martech_bus import typed_json
 from martech_bus.schema.registry import RegisteredSchema
 from martech_bus.schema.validate import validator_for
-from martech_bus.sinks import typed_json
 from tests.schema.events import catalogue, datum_strategy
 
 ENTRIES = [catalogue().latest(subject) for subject in catalogue().subjects()]

@@ -17,8 +17,8 @@ import math
 from collections.abc import Sequence
 from typing import Any, Final, Unpack
 
+from martech_bus.awsapi import boto_errors, default_client
 from martech_bus.idempotency.base import Entry, IdempotencyStore, Status, StoreOptions
-from martech_bus.sinks.aws_errors import boto_errors, default_client
 
 TTL_ATTRIBUTE: Final = "expires_at"
 # status, token and until are DynamoDB reserved words: always go through placeholders.

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Self
 
+from martech_bus import redaction as redact
+from martech_bus import typed_json
 from martech_bus.errors import Location, MartechBusError
-from martech_bus.sinks import redact, typed_json
 from martech_bus.sinks.base import Delivery, Outcome
 
 #: Version of the stored JSON form; a reader refuses versions it does not know.

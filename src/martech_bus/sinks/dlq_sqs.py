@@ -24,8 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
+from martech_bus.awsapi import TerminalStoreError, boto_errors, default_client
 from martech_bus.errors import Location
-from martech_bus.sinks.aws_errors import TerminalStoreError, boto_errors, default_client
 from martech_bus.sinks.dlq import DeadLetter, DeadLetterStore, Now, Query
 
 MAX_MESSAGE_BYTES: Final = 262_144

@@ -53,6 +53,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from martech_bus.errors import ConfigError, Location, is_transient
 from martech_bus.ratelimit import CircuitBreaker, CircuitOpenError, TokenBucket
+from martech_bus.redaction import is_sensitive
 from martech_bus.retry import Attempts, RemainingTime, RetryPolicy
 from martech_bus.secrets import REDACTED, SecretRef, SecretResolver
 from martech_bus.sinks.base import Delivery, Outcome, OutcomeKind
@@ -67,7 +68,6 @@ When = Literal["present", "absent", "truthy", "falsy", "equals"]
 
 BODY_EXCERPT_BYTES = 2048
 # Header names whose values are credentials whatever their content.
-_SECRET_HEADER = re.compile(r"auth|cookie|token|secret|key|signature|password", re.IGNORECASE)
 _DROPPED_RESPONSE_HEADERS = frozenset(
     {"set-cookie", "set-cookie2", "cookie", "authorization", "proxy-authorization"}
 )
@@ -626,7 +626,7 @@ class _Exchange:
         secret_params = {auth.name} if auth is not None and auth.kind == "query" else set()
         exempt = (endpoint.idempotency_header or "").lower()  # httpx lower-cases header names
         headers = {
-            name: REDACTED if _SECRET_HEADER.search(name) and name != exempt else self.redact(value)
+            name: REDACTED if is_sensitive(name) and name != exempt else self.redact(value)
             for name, value in self.request.headers.items()
         }
         return {

@@ -10,14 +10,14 @@ from typing import cast
 import botocore.exceptions as boto
 import pytest
 
-from martech_bus.errors import MartechBusError, TerminalError, TransientError
-from martech_bus.sinks.aws_errors import (
+from martech_bus.awsapi import (
     TRANSIENT_CODES,
     TerminalStoreError,
     TransientStoreError,
     boto_errors,
     translate_boto_error,
 )
+from martech_bus.errors import MartechBusError, TerminalError, TransientError
 
 
 def client_error(code: str, status: int = 400) -> boto.ClientError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from martech_bus.sinks import redact
+from martech_bus import redaction as redact
 
 SECRET = "sk_live_51Hx9"
 

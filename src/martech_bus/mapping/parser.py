@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 from martech_bus.errors import Location, MappingError, Problem
 from martech_bus.mapping.hints import did_you_mean, is_near
-from martech_bus.yamlfile.nodes import YMap, YNode, YScalar, YSeq, from_python, to_python
 from martech_bus.mapping.paths import PathExpr, parse_path
 from martech_bus.mapping.registry import TransformRegistry, bind
 from martech_bus.mapping.spec import (
@@ -46,6 +45,7 @@ from martech_bus.mapping.spec import (
     Value,
 )
 from martech_bus.mapping.values import UNDEFINED
+from martech_bus.yamlfile.nodes import YMap, YNode, YScalar, YSeq, from_python, to_python
 
 if TYPE_CHECKING:
     from martech_bus.mapping.compiler import CompiledMapping

@@ -1,0 +1,273 @@
+"""The one pipeline every entry point uses: validate -> route -> map -> deliver.
+
+Entry points (a Lambda handler, the gateway's drainer, the bus connector, a
+Python call) only turn their input into canonical events and the per-event
+results into their own response shape. One bad event never fails a batch:
+``process`` returns one ``EventResult`` per input, in order, and never raises
+for a user's mistake.
+
+Nothing is lost: an invalid event, a mapping failure and a terminal delivery
+failure become dead letters with their reason; a transient failure is either
+reported back as ``RETRY_LATER`` (when the caller's event source will retry it,
+e.g. SQS) or dead-lettered once retries are exhausted (when nothing else would
+retry it, e.g. an API Gateway request that has already been answered).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from martech_bus.errors import MappingError, ValidationError
+from martech_bus.sinks.base import Delivery, Outcome, OutcomeKind, Sink
+from martech_bus.sinks.dlq import BUS, DIRECT, DeadLetter, DeadLetterStore, new_id
+
+if TYPE_CHECKING:
+    from martech_bus.idempotency.base import Claim, IdempotencyStore
+    from martech_bus.schema.registry import SchemaRegistry
+
+logger = logging.getLogger("martech_bus.pipeline")
+
+Now = Callable[[], datetime]
+VALIDATION_ROUTE = "validation"
+
+
+class EventStatus(enum.StrEnum):
+    """What became of one input event, all routes considered."""
+
+    DELIVERED = "delivered"
+    SKIPPED = "skipped"
+    RETRY_LATER = "retry_later"
+    DEAD_LETTERED = "dead_lettered"
+    INVALID = "invalid"  # failed validation; kept as a dead letter with the problems
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    """The result for one input event: its status and one outcome per vendor route."""
+
+    event_id: str | None
+    status: EventStatus
+    reason: str | None = None
+    outcomes: tuple[Outcome, ...] = ()
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is left to do for this event (delivered or skipped on purpose)."""
+        return self.status in (EventStatus.DELIVERED, EventStatus.SKIPPED)
+
+
+class CompiledMappingLike(Protocol):
+    """What the pipeline needs from a compiled mapping."""
+
+    def __call__(self, event: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class VendorRoute:
+    """Delivery of canonical events to one vendor: which mapping, which consent, which sink."""
+
+    vendor: str
+    mapping_for: Callable[[str], tuple[int, CompiledMappingLike] | None]
+    sink: Sink
+    consent_purposes: tuple[str, ...] = ()
+    missing_consent_allowed: bool = False
+    route: str = DIRECT  # DIRECT for the sprint path, BUS when the bus connector delivers
+
+
+class RetryLater(enum.StrEnum):
+    """What to do with an event whose delivery failed transiently and exhausted its retries."""
+
+    REPORT = "report"  # the event source retries it (SQS, Kinesis, the bus): report RETRY_LATER
+    DEAD_LETTER = "dead_letter"  # nothing else will retry it: keep it in the DLQ for replay
+
+
+@dataclass
+class Pipeline:
+    """Validate, route, map and deliver canonical events; see the module docstring."""
+
+    registry: SchemaRegistry
+    routes: Sequence[VendorRoute]
+    dead_letters: DeadLetterStore
+    idempotency: IdempotencyStore | None = None
+    retry_later: RetryLater = RetryLater.DEAD_LETTER
+    now: Now = field(default=lambda: datetime.now(UTC))
+
+    def process(self, events: Iterable[Any]) -> list[EventResult]:
+        """One result per input event, in order."""
+        from martech_bus.schema.validate import validate_event
+
+        results: list[EventResult | None] = []
+        valid: list[tuple[int, dict[str, Any]]] = []
+        for index, raw in enumerate(events):
+            try:
+                _, datum = validate_event(self.registry, raw, now=self.now)
+            except ValidationError as exc:
+                results.append(self._invalid(raw, exc))
+                continue
+            results.append(None)
+            valid.append((index, datum))
+        per_event: dict[int, list[Outcome]] = {index: [] for index, _ in valid}
+        for route in self.routes:
+            for index, outcome in self._deliver_route(route, valid):
+                per_event[index].append(outcome)
+        for index, datum in valid:
+            results[index] = _summarise(str(datum["event_id"]), per_event[index])
+        return [result for result in results if result is not None]
+
+    # -- stages -----------------------------------------------------------------------
+
+    def _invalid(self, raw: Any, error: ValidationError) -> EventResult:
+        event_id = raw.get("event_id") if isinstance(raw, Mapping) else None
+        event_id = event_id if isinstance(event_id, str) else None
+        problems = tuple(str(p) for p in error.problems) or (error.message,)
+        now = self.now()
+        self.dead_letters.put(
+            DeadLetter(
+                id=new_id(now),
+                event_id=event_id or "unknown",
+                vendor="*",
+                mapping_version=0,
+                event=raw if isinstance(raw, Mapping) else {"value": raw},
+                reason=f"invalid event: {error.message}",
+                error="\n".join(problems),
+                dead_lettered_at=now,
+                route=VALIDATION_ROUTE,
+            )
+        )
+        logger.warning(
+            "invalid event",
+            extra={"event_id": event_id, "outcome": "invalid", "problems": len(problems)},
+        )
+        return EventResult(event_id, EventStatus.INVALID, error.message, problems=problems)
+
+    def _deliver_route(
+        self, route: VendorRoute, events: Sequence[tuple[int, dict[str, Any]]]
+    ) -> list[tuple[int, Outcome]]:
+        outcomes: list[tuple[int, Outcome]] = []
+        pending: list[tuple[int, Delivery]] = []
+        for index, datum in events:
+            prepared = self._prepare(route, datum)
+            if isinstance(prepared, Outcome):
+                outcomes.append((index, prepared))
+            else:
+                pending.append((index, prepared))
+        claimed, refused = self._claim(route, pending)
+        outcomes.extend(refused)
+        if claimed:
+            delivered = route.sink.deliver([delivery for _, delivery, _ in claimed])
+            outcomes.extend(self._settle(route, claimed, delivered))
+        outcomes.sort(key=lambda pair: pair[0])
+        return outcomes
+
+    def _prepare(self, route: VendorRoute, datum: dict[str, Any]) -> Delivery | Outcome:
+        """The delivery for ``datum`` on ``route``, or the outcome that makes one unnecessary."""
+        from martech_bus.mapping.consent import consent_block_reason
+
+        event_id = str(datum["event_id"])
+        pinned = route.mapping_for(str(datum["event_type"]))
+        if pinned is None:
+            return Outcome(
+                event_id, OutcomeKind.SKIPPED, f"{route.vendor} does not map {datum['event_type']}"
+            )
+        version, mapping = pinned
+        blocked = consent_block_reason(
+            datum, route.consent_purposes, missing_allowed=route.missing_consent_allowed
+        )
+        if blocked is not None:
+            return Outcome(event_id, OutcomeKind.SKIPPED, blocked)
+        delivery_base = Delivery(event_id, route.vendor, version, {}, datum)
+        try:
+            payload = mapping(datum)
+        except MappingError as exc:
+            return self._dead_letter(
+                route,
+                delivery_base,
+                Outcome(event_id, OutcomeKind.DEAD_LETTERED, f"mapping failed: {exc}"),
+            )
+        return Delivery(event_id, route.vendor, version, payload, datum)
+
+    def _claim(
+        self, route: VendorRoute, pending: Sequence[tuple[int, Delivery]]
+    ) -> tuple[list[tuple[int, Delivery, Claim | None]], list[tuple[int, Outcome]]]:
+        if self.idempotency is None:
+            return [(index, delivery, None) for index, delivery in pending], []
+        claims = self.idempotency.claim_many(delivery.idempotency_key for _, delivery in pending)
+        claimed: list[tuple[int, Delivery, Claim | None]] = []
+        refused: list[tuple[int, Outcome]] = []
+        in_batch: set[str] = set()
+        for index, delivery in pending:
+            key = delivery.idempotency_key
+            claim = claims.pop(key, None)
+            if claim is not None:
+                claimed.append((index, delivery, claim))
+                in_batch.add(key)
+                continue
+            if key in in_batch:  # the same event twice in one batch: its first copy is sent
+                kind, reason = OutcomeKind.SKIPPED, "duplicate of an event earlier in this batch"
+            elif self.idempotency.is_delivered(key):
+                kind, reason = OutcomeKind.SKIPPED, f"already delivered to {route.vendor}"
+            else:  # another sender holds a live lease: let the source retry after it settles
+                kind, reason = OutcomeKind.RETRY_LATER, "delivery in progress elsewhere"
+            refused.append((index, Outcome(delivery.event_id, kind, reason)))
+        return claimed, refused
+
+    def _settle(
+        self,
+        route: VendorRoute,
+        claimed: Sequence[tuple[int, Delivery, Claim | None]],
+        outcomes: Sequence[Outcome],
+    ) -> list[tuple[int, Outcome]]:
+        settled: list[tuple[int, Outcome]] = []
+        done: list[Claim] = []
+        failed: list[Claim] = []
+        for (index, delivery, claim), outcome in zip(claimed, outcomes, strict=True):
+            if (
+                outcome.kind is OutcomeKind.RETRY_LATER
+                and self.retry_later is RetryLater.DEAD_LETTER
+            ) or outcome.kind is OutcomeKind.DEAD_LETTERED:
+                outcome = self._dead_letter(route, delivery, outcome)
+            if claim is not None:
+                (done if outcome.kind is OutcomeKind.DELIVERED else failed).append(claim)
+            settled.append((index, outcome))
+        if self.idempotency is not None:
+            self.idempotency.complete_many(done)
+            # A dead-lettered event is released, not completed: a replay must be able to claim it.
+            self.idempotency.release_many(failed)
+        return settled
+
+    def _dead_letter(self, route: VendorRoute, delivery: Delivery, outcome: Outcome) -> Outcome:
+        record = DeadLetter.from_outcome(delivery, outcome, route=route.route, now=self.now())
+        self.dead_letters.put(record)
+        return Outcome(
+            outcome.event_id,
+            OutcomeKind.DEAD_LETTERED,
+            outcome.reason,
+            outcome.attempts,
+            outcome.status_code,
+            {"dead_letter_id": record.id},
+        )
+
+
+def _summarise(event_id: str, outcomes: Sequence[Outcome]) -> EventResult:
+    kinds = {outcome.kind for outcome in outcomes}
+    reasons = "; ".join(
+        o.reason for o in outcomes if o.reason and o.kind is not OutcomeKind.DELIVERED
+    )
+    if OutcomeKind.RETRY_LATER in kinds:
+        status = EventStatus.RETRY_LATER
+    elif OutcomeKind.DEAD_LETTERED in kinds:
+        status = EventStatus.DEAD_LETTERED
+    elif OutcomeKind.DELIVERED in kinds:
+        status = EventStatus.DELIVERED
+    else:
+        status = EventStatus.SKIPPED
+    return EventResult(event_id, status, reasons or None, tuple(outcomes))
+
+
+__all__ = ["BUS", "DIRECT", "EventResult", "EventStatus", "Pipeline", "RetryLater", "VendorRoute"]

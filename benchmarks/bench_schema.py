@@ -31,7 +31,7 @@ def run() -> str:
     import fastavro
 
     from martech_bus.events import model_for
-    from martech_bus.events._base import to_datum
+    from martech_bus.events import to_datum
     from martech_bus.schema.codec import AvroCodec
     from martech_bus.schema.registry import SchemaRegistry
     from martech_bus.schema.validate import validator_for

@@ -8,13 +8,12 @@ martech_bus.events`` does not import pydantic). Build an event with ``OrderCompl
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from martech_bus.errors import UnknownSchemaError
+from martech_bus.schema.model_index import ModelIndex
 
 if TYPE_CHECKING:
-    from ._base import (
+    from martech_bus.schema.models import (
         AvroModel,
         Currency,
         Date,
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
         Uuid,
         to_datum,
     )
+
     from ._shared import Campaign, Context, Device, Page, Product
     from .checkout_started import CheckoutStartedProperties, CheckoutStartedV1
     from .consent_updated import ConsentMethod, ConsentUpdatedProperties, ConsentUpdatedV1
@@ -48,47 +48,47 @@ if TYPE_CHECKING:
     from .product_viewed import ProductViewedProperties, ProductViewedV1
     from .user_identified import UserIdentifiedProperties, UserIdentifiedV1
 
-#: Where each name lives (module names relative to this package).
+#: Where each name lives (modules relative to this package start with a dot).
 _LAZY: dict[str, str] = {
-    "AvroModel": "_base",
-    "Campaign": "_shared",
-    "CheckoutStartedProperties": "checkout_started",
-    "CheckoutStartedV1": "checkout_started",
-    "ConsentMethod": "consent_updated",
-    "ConsentUpdatedProperties": "consent_updated",
-    "ConsentUpdatedV1": "consent_updated",
-    "Context": "_shared",
-    "Currency": "_base",
-    "Date": "_base",
-    "Device": "_shared",
-    "EmailSubscriptionChangedProperties": "email_subscription_changed",
-    "EmailSubscriptionChangedV1": "email_subscription_changed",
-    "EventModel": "_base",
-    "Float32": "_base",
-    "Float64": "_base",
-    "Int32": "_base",
-    "Int64": "_base",
-    "LeadCapturedProperties": "lead_captured",
-    "LeadCapturedV1": "lead_captured",
-    "OrderCompletedPropertiesV1": "order_completed",
-    "OrderCompletedPropertiesV2": "order_completed",
-    "OrderCompletedV1": "order_completed",
-    "OrderCompletedV2": "order_completed",
-    "Page": "_shared",
-    "PageViewedProperties": "page_viewed",
-    "PageViewedV1": "page_viewed",
-    "Product": "_shared",
-    "ProductAddedToCartProperties": "product_added_to_cart",
-    "ProductAddedToCartV1": "product_added_to_cart",
-    "ProductViewedProperties": "product_viewed",
-    "ProductViewedV1": "product_viewed",
-    "SubscriptionStatus": "email_subscription_changed",
-    "TimestampMicros": "_base",
-    "TimestampMillis": "_base",
-    "to_datum": "_base",
-    "UserIdentifiedProperties": "user_identified",
-    "UserIdentifiedV1": "user_identified",
-    "Uuid": "_base",
+    "AvroModel": "martech_bus.schema.models",
+    "Campaign": "._shared",
+    "CheckoutStartedProperties": ".checkout_started",
+    "CheckoutStartedV1": ".checkout_started",
+    "ConsentMethod": ".consent_updated",
+    "ConsentUpdatedProperties": ".consent_updated",
+    "ConsentUpdatedV1": ".consent_updated",
+    "Context": "._shared",
+    "Currency": "martech_bus.schema.models",
+    "Date": "martech_bus.schema.models",
+    "Device": "._shared",
+    "EmailSubscriptionChangedProperties": ".email_subscription_changed",
+    "EmailSubscriptionChangedV1": ".email_subscription_changed",
+    "EventModel": "martech_bus.schema.models",
+    "Float32": "martech_bus.schema.models",
+    "Float64": "martech_bus.schema.models",
+    "Int32": "martech_bus.schema.models",
+    "Int64": "martech_bus.schema.models",
+    "LeadCapturedProperties": ".lead_captured",
+    "LeadCapturedV1": ".lead_captured",
+    "OrderCompletedPropertiesV1": ".order_completed",
+    "OrderCompletedPropertiesV2": ".order_completed",
+    "OrderCompletedV1": ".order_completed",
+    "OrderCompletedV2": ".order_completed",
+    "Page": "._shared",
+    "PageViewedProperties": ".page_viewed",
+    "PageViewedV1": ".page_viewed",
+    "Product": "._shared",
+    "ProductAddedToCartProperties": ".product_added_to_cart",
+    "ProductAddedToCartV1": ".product_added_to_cart",
+    "ProductViewedProperties": ".product_viewed",
+    "ProductViewedV1": ".product_viewed",
+    "SubscriptionStatus": ".email_subscription_changed",
+    "TimestampMicros": "martech_bus.schema.models",
+    "TimestampMillis": "martech_bus.schema.models",
+    "to_datum": "martech_bus.schema.models",
+    "UserIdentifiedProperties": ".user_identified",
+    "UserIdentifiedV1": ".user_identified",
+    "Uuid": "martech_bus.schema.models",
 }
 
 #: The model class of each (subject, version).
@@ -105,28 +105,10 @@ MODELS: dict[tuple[str, int], str] = {
     ("user_identified", 1): "UserIdentifiedV1",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
-
-def model_for(subject: str, version: int) -> type[EventModel]:
-    """The model class of one subject version (imports only that subject's module)."""
-    name = MODELS.get((subject, version))
-    if name is None:
-        known = ", ".join(f"{s} v{v}" for s, v in MODELS)
-        raise UnknownSchemaError(f"no generated model for {subject} v{version} (known: {known})")
-    model: type[EventModel] = __getattr__(name)
-    return model
+_index = ModelIndex(globals(), _LAZY, MODELS)
+__getattr__ = _index.getattr
+__dir__ = _index.dir
+model_for = _index.model_for
 
 
 __all__ = [

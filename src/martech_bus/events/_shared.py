@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pydantic import Field, StrictStr
 
-from ._base import AvroModel, DecimalP18S4, Int32
+from martech_bus.schema.models import AvroModel, Int32
+
+from ._decimals import DecimalP18S4
 
 
 class Page(AvroModel):

@@ -7,7 +7,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictStr
 
-from ._base import AvroModel, Currency, DecimalP18S4, EventModel, ExactInt, TimestampMillis, Uuid
+from martech_bus.schema.models import (
+    AvroModel,
+    Currency,
+    EventModel,
+    ExactInt,
+    TimestampMillis,
+    Uuid,
+)
+
+from ._decimals import DecimalP18S4
 from ._shared import Context, Product
 
 

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictStr
 
-from ._base import AvroModel, EventModel, ExactInt, TimestampMillis, Uuid
+from martech_bus.schema.models import AvroModel, EventModel, ExactInt, TimestampMillis, Uuid
+
 from ._shared import Context
 
 

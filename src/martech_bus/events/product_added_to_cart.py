@@ -7,16 +7,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictStr
 
-from ._base import (
+from martech_bus.schema.models import (
     AvroModel,
     Currency,
-    DecimalP18S4,
     EventModel,
     ExactInt,
     Int32,
     TimestampMillis,
     Uuid,
 )
+
+from ._decimals import DecimalP18S4
 from ._shared import Context
 
 

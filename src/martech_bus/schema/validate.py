@@ -49,6 +49,7 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MISSING: Final = object()
 _NONE_TYPE: Final = type(None)
 _INT_RANGES: Final = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+_LONG_MIN, _LONG_MAX = _INT_RANGES["long"]
 _USER_ID, _ANONYMOUS_ID = IDENTITY_FIELDS
 _FLOAT32_MAX: Final = 3.4028234663852886e38
 # Patterns are compiled when a validator is built (re caches them), not at import.
@@ -220,19 +221,27 @@ def _string(fmt: str | None) -> _Node:
     return _Node(convert, f"string ({fmt})", accepts=frozenset({str}), inline=inline)
 
 
+def canonical_uuid(value: object) -> str | None:
+    """A ``UUID``, or a string ``uuid.UUID`` reads, as a lower-case hyphenated string; else None."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, str):
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            pass
+    return None
+
+
 def _uuid_node() -> _Node:
     canonical = re.compile(_CANONICAL_UUID).match
 
     def convert(value: Any, parent: Path, key: str | int | None, problems: Problems) -> Any:
         if type(value) is str and canonical(value):
             return value
-        if isinstance(value, uuid.UUID):
-            return str(value)
-        if isinstance(value, str):
-            try:
-                return str(uuid.UUID(value))
-            except ValueError:
-                pass
+        text = canonical_uuid(value)
+        if text is not None:
+            return text
         _fail(problems, parent, key, f"expected a UUID string, got {_show(value)}")
         return value
 
@@ -242,61 +251,73 @@ def _uuid_node() -> _Node:
     return _Node(convert, "string (uuid)", accepts=frozenset({str, uuid.UUID}), inline=inline)
 
 
+def from_epoch(value: int, tick: int) -> datetime | None:
+    """The aware UTC datetime ``value`` units of ``tick`` microseconds after the epoch.
+
+    None when ``value`` is outside Avro's long or the moment outside ``datetime``'s range.
+    """
+    try:
+        if _LONG_MIN <= value <= _LONG_MAX:
+            return _EPOCH + timedelta(microseconds=value * tick)
+    except OverflowError:
+        pass
+    return None
+
+
+def to_utc(moment: datetime, tick: int) -> datetime | None:
+    """An aware ``moment`` in UTC, truncated to whole units of ``tick`` microseconds.
+
+    Truncates exactly as fastavro's writer does; None when UTC is out of ``datetime``'s range.
+    """
+    try:
+        utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    except OverflowError:
+        return None
+    extra = utc.microsecond % tick
+    return utc.replace(microsecond=utc.microsecond - extra) if extra else utc
+
+
 def _timestamp(unit: str) -> _Node:
     """timestamp-millis / -micros: aware datetime, ISO-8601 with offset, or epoch int."""
     tick = 1000 if unit == "millis" else 1  # microseconds per unit
-    low, high = _INT_RANGES["long"]
     label = f"timestamp-{unit}"
-
-    def aware(value: datetime, parent: Path, key: str | int | None, problems: Problems) -> Any:
-        if value.utcoffset() is None:
-            text = value.isoformat()
-            _fail(problems, parent, key, f"naive datetime {text!r} has no timezone ({label})")
-            return value
-        try:
-            value = value if value.tzinfo is UTC else value.astimezone(UTC)
-        except OverflowError:
-            _fail(problems, parent, key, f"{value.isoformat()!r} is out of range for {label}")
-            return value
-        # Truncate below the type's precision exactly as fastavro's writer does.
-        extra = value.microsecond % tick
-        return value.replace(microsecond=value.microsecond - extra) if extra else value
-
-    def parse(value: str, parent: Path, key: str | int | None, problems: Problems) -> Any:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            _fail(problems, parent, key, f"expected an ISO-8601 {label}, got {value!r}")
-            return value
-        if parsed.utcoffset() is None:
-            _fail(problems, parent, key, f"{value!r} has no UTC offset (add 'Z' or '+00:00')")
-            return value
-        return aware(parsed, parent, key, problems)
-
-    def epoch(value: int, parent: Path, key: str | int | None, problems: Problems) -> Any:
-        try:
-            if low <= value <= high:
-                return _EPOCH + timedelta(microseconds=value * tick)
-        except OverflowError:
-            pass
-        _fail(problems, parent, key, f"epoch {unit} {value} is out of range for {label}")
-        return value
 
     def convert(value: Any, parent: Path, key: str | int | None, problems: Problems) -> Any:
         if isinstance(value, datetime):
-            return aware(value, parent, key, problems)
-        if isinstance(value, str):
-            return parse(value, parent, key, problems)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return epoch(value, parent, key, problems)
-        _fail(
-            problems,
-            parent,
-            key,
-            f"expected {label} (an aware datetime, an ISO-8601 string with an offset "
-            f"or epoch {unit}), got {_show(value)}",
-        )
-        return value
+            moment = value
+            if moment.utcoffset() is None:
+                text = moment.isoformat()
+                _fail(problems, parent, key, f"naive datetime {text!r} has no timezone ({label})")
+                return value
+        elif isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                _fail(problems, parent, key, f"expected an ISO-8601 {label}, got {value!r}")
+                return value
+            if moment.utcoffset() is None:
+                _fail(problems, parent, key, f"{value!r} has no UTC offset (add 'Z' or '+00:00')")
+                return value
+        elif isinstance(value, int) and not isinstance(value, bool):
+            result = from_epoch(value, tick)
+            if result is None:
+                _fail(problems, parent, key, f"epoch {unit} {value} is out of range for {label}")
+                return value
+            return result
+        else:
+            _fail(
+                problems,
+                parent,
+                key,
+                f"expected {label} (an aware datetime, an ISO-8601 string with an offset "
+                f"or epoch {unit}), got {_show(value)}",
+            )
+            return value
+        result = to_utc(moment, tick)
+        if result is None:
+            _fail(problems, parent, key, f"{moment.isoformat()!r} is out of range for {label}")
+            return value
+        return result
 
     def inline(var: str, scope: dict[str, Any]) -> str:
         is_datetime, utc = _bind(scope, datetime), _bind(scope, UTC)
@@ -340,12 +361,20 @@ def _to_decimal(value: Any, numeric: Callable[[str], object]) -> Decimal | None:
     return None
 
 
+def decimal_quantum(precision: int, scale: int) -> tuple[Decimal, Context]:
+    """The quantum ``10**-scale`` and a context quantizing to it that never rounds.
+
+    ``number.quantize(quantum, None, context)`` holds ``number`` at exactly ``scale``
+    fractional digits; it raises Inexact when digits would be dropped and
+    InvalidOperation when more than ``precision`` digits are needed.
+    """
+    return Decimal(1).scaleb(-scale), Context(prec=precision, traps=[Inexact, InvalidOperation])
+
+
 def _decimal(precision: int, scale: int) -> _Node:
     """A decimal of the schema's precision and scale; never rounds silently."""
-    quantum = Decimal(1).scaleb(-scale)
+    quantum, context = decimal_quantum(precision, scale)
     integer_digits = precision - scale
-    # Inexact: digits would be dropped; InvalidOperation: the precision is exceeded.
-    context = Context(prec=precision, traps=[Inexact, InvalidOperation])
     label = f"decimal({precision},{scale})"
     numeric = re.compile(_NUMERIC).match
 
@@ -819,4 +848,14 @@ def _lookup_error(event: Mapping[str, Any], path: str, message: str) -> Validati
     )
 
 
-__all__ = ["FORMATS", "EventValidator", "render_path", "validate_event", "validator_for"]
+__all__ = [
+    "FORMATS",
+    "EventValidator",
+    "canonical_uuid",
+    "decimal_quantum",
+    "from_epoch",
+    "render_path",
+    "to_utc",
+    "validate_event",
+    "validator_for",
+]

@@ -22,8 +22,10 @@ PRIMITIVES: Final = frozenset(
 )
 NAMED_KINDS: Final = frozenset({"record", "error", "enum", "fixed"})
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_INT32 = (-(2**31), 2**31 - 1)
-_INT64 = (-(2**63), 2**63 - 1)
+#: Value ranges Avro's int and long can hold; fastavro writes out-of-range values silently.
+INT_RANGES: Final = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+#: Largest finite value an Avro float (IEEE 754 single precision) holds.
+FLOAT32_MAX: Final = 3.4028234663852886e38
 
 
 def read_schema_file(path: str | Path) -> Any:
@@ -304,7 +306,7 @@ def _primitive_default_error(kind: str, value: Any) -> str | None:
     elif kind == "boolean":
         ok = isinstance(value, bool)
     elif kind in ("int", "long"):
-        low, high = _INT32 if kind == "int" else _INT64
+        low, high = INT_RANGES[kind]
         ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
     elif kind in ("float", "double"):
         ok = isinstance(value, int | float) and not isinstance(value, bool)

@@ -37,15 +37,13 @@ from pydantic import (
     model_validator,
 )
 
+from martech_bus.schema.avro import FLOAT32_MAX, INT_RANGES
 from martech_bus.schema.envelope import IDENTITY_FIELDS
 from martech_bus.schema.iso4217 import is_currency
 from martech_bus.schema.validate import canonical_uuid, decimal_quantum, from_epoch, to_utc
 
-INT32_MIN: Final = -(2**31)
-INT32_MAX: Final = 2**31 - 1
-INT64_MIN: Final = -(2**63)
-INT64_MAX: Final = 2**63 - 1
-FLOAT32_MAX: Final = 3.4028234663852886e38
+INT32_MIN, INT32_MAX = INT_RANGES["int"]
+INT64_MIN, INT64_MAX = INT_RANGES["long"]
 #: Microseconds per unit of each timestamp type.
 _MILLIS: Final = 1000
 _MICROS: Final = 1

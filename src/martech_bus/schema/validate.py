@@ -31,7 +31,14 @@ from decimal import Context, Decimal, Inexact, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from martech_bus.errors import Location, Problem, SchemaError, UnknownSchemaError, ValidationError
-from martech_bus.schema.avro import PRIMITIVES, as_schema_json, check_schema, full_name
+from martech_bus.schema.avro import (
+    FLOAT32_MAX,
+    INT_RANGES,
+    PRIMITIVES,
+    as_schema_json,
+    check_schema,
+    full_name,
+)
 from martech_bus.schema.envelope import IDENTITY_FIELDS
 from martech_bus.schema.iso4217 import is_currency
 
@@ -48,10 +55,8 @@ Inline: TypeAlias = Callable[[str, dict[str, Any]], str]
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MISSING: Final = object()
 _NONE_TYPE: Final = type(None)
-_INT_RANGES: Final = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
-_LONG_MIN, _LONG_MAX = _INT_RANGES["long"]
+_LONG_MIN, _LONG_MAX = INT_RANGES["long"]
 _USER_ID, _ANONYMOUS_ID = IDENTITY_FIELDS
-_FLOAT32_MAX: Final = 3.4028234663852886e38
 # Patterns are compiled when a validator is built (re caches them), not at import.
 _NUMERIC: Final = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z"
 _NOT_FINITE: Final = frozenset({"nan", "snan", "inf", "infinity"})
@@ -161,7 +166,7 @@ def _passthrough(label: str, exact: type, *others: type) -> _Node:
 
 
 def _integer(kind: str) -> _Node:
-    low, high = _INT_RANGES[kind]
+    low, high = INT_RANGES[kind]
 
     def convert(value: Any, parent: Path, key: str | int | None, problems: Problems) -> Any:
         if not isinstance(value, int) or isinstance(value, bool):
@@ -179,7 +184,7 @@ def _integer(kind: str) -> _Node:
 
 
 def _floating(kind: str) -> _Node:
-    limit = _FLOAT32_MAX if kind == "float" else math.inf
+    limit = FLOAT32_MAX if kind == "float" else math.inf
 
     def convert(value: Any, parent: Path, key: str | int | None, problems: Problems) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):

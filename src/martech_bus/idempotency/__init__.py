@@ -7,9 +7,9 @@ Backends: memory, SQLite (the embedded default) and DynamoDB, imported on first 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from martech_bus._lazy import lazy_getattr
 from martech_bus.idempotency.base import (
     DEFAULT_LEASE,
     DEFAULT_TTL,
@@ -33,11 +33,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'martech_bus.idempotency' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = [

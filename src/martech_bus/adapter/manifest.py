@@ -48,6 +48,7 @@ from urllib.parse import quote
 
 from martech_bus.mapping.consent import consent_block_reason
 from martech_bus.mapping.spec import MappingSpec
+from martech_bus.secrets import SecretRef
 
 Cadence = Literal["sprint", "hybrid", "marathon"]
 AuthScheme = Literal["header", "bearer", "query", "basic"]
@@ -71,19 +72,8 @@ PLACEHOLDER: Final = re.compile(r"\{([^{}]*)\}")
 # -- the model -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class SecretReference:
-    """Where a secret comes from (``env:NAME``, ``secretsmanager:name#key``, ``ssm:/name``), never its value.
-
-    ``str(ref)`` is the reference text ``martech_bus.secrets.SecretResolver.resolve`` takes.
-    """
-
-    source: SecretSource
-    name: str
-    key: str | None = None
-
-    def __str__(self) -> str:
-        return f"{self.source}:{self.name}" + (f"#{self.key}" if self.key else "")
+SecretReference = SecretRef
+"""Where a secret comes from (``env:NAME``, ``secretsmanager:name#key``, ``ssm:/name``), never its value."""
 
 
 Setting = str | SecretReference

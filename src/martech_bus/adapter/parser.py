@@ -42,12 +42,11 @@ from martech_bus.adapter.manifest import (
     PartialFailure,
     RateLimit,
     SecretReference,
-    SecretSource,
     Setting,
     Signing,
     When,
 )
-from martech_bus.errors import MappingError, Problem
+from martech_bus.errors import ConfigError, MappingError, Problem
 from martech_bus.mapping.hints import did_you_mean
 from martech_bus.mapping.paths import parse_path
 from martech_bus.mapping.spec import MappingSpec, Pos
@@ -352,17 +351,15 @@ class ManifestParser(Reader):
         return self.reference(node, path, text)
 
     def reference(self, node: YNode, path: str, text: str) -> SecretReference | None:
-        source, _, rest = text.partition(":")
-        name, hash_, key = rest.partition("#")
-        if not name or (hash_ and not key):
-            self.problem(
-                node, path, f"secret reference {text!r} needs a name (and a key after '#')"
-            )
+        try:
+            ref = SecretReference.parse(text)
+        except ConfigError as exc:
+            self.problem(node, path, exc.message)
             return None
-        if source == "env" and not _ENV_NAME.fullmatch(name):
-            self.problem(node, path, f"{name!r} is not an environment variable name")
+        if ref.source == "env" and not _ENV_NAME.fullmatch(ref.name):
+            self.problem(node, path, f"{ref.name!r} is not an environment variable name")
             return None
-        return SecretReference(cast(SecretSource, source), name, key or None)
+        return ref
 
     def auth(self, node: YNode, path: str) -> Auth | None:
         entries = self.section(

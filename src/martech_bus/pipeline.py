@@ -77,6 +77,8 @@ class VendorRoute:
     sink: Sink
     consent_purposes: tuple[str, ...] = ()
     missing_consent_allowed: bool = False
+    #: Per-event-type purposes (an adapter may relax them, e.g. for unsubscribes); overrides the above.
+    consent_for: Callable[[str], tuple[str, ...]] | None = None
     route: str = DIRECT  # DIRECT for the sprint path, BUS when the bus connector delivers
 
 
@@ -176,8 +178,10 @@ class Pipeline:
                 event_id, OutcomeKind.SKIPPED, f"{route.vendor} does not map {datum['event_type']}"
             )
         version, mapping = pinned
+        event_type = str(datum["event_type"])
+        purposes = route.consent_for(event_type) if route.consent_for else route.consent_purposes
         blocked = consent_block_reason(
-            datum, route.consent_purposes, missing_allowed=route.missing_consent_allowed
+            datum, purposes, missing_allowed=route.missing_consent_allowed
         )
         if blocked is not None:
             return Outcome(event_id, OutcomeKind.SKIPPED, blocked)

@@ -6,6 +6,7 @@ imported on every Lambda cold start. See ``docs/deploy-lambda.md``.
 
 from __future__ import annotations
 
+from martech_bus.aws.adapters import adapter_handler
 from martech_bus.aws.handler import (
     FlushError,
     InvocationContext,
@@ -16,6 +17,7 @@ from martech_bus.aws.handler import (
 from martech_bus.aws.sources import EventShapeError, EventSource, UnknownEventSourceError
 
 __all__ = [
+    "adapter_handler",
     "EventShapeError",
     "EventSource",
     "FlushError",

@@ -316,7 +316,8 @@ class HttpSink:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
-        self._remaining_time = remaining_time
+        # Public: an entry point sets it per invocation (a Lambda's remaining time).
+        self.remaining_time = remaining_time
         self.url = httpx.URL(endpoint.url)
         if endpoint.auth is not None:
             _LOG_SCRUBBER.install()
@@ -338,7 +339,7 @@ class HttpSink:
             sleep=self._sleep,
             clock=self._clock,
             rng=self._rng,
-            remaining_time=self._remaining_time,
+            remaining_time=self.remaining_time,
             retry_result=_Reply.worth_retrying,
             retry_after=_Reply.retry_after,
             retry_error=_worth_retrying,

@@ -1,0 +1,5 @@
+"""AWS Lambda entry point for the ga4 adapter: deploy with docs/deploy-lambda.md."""
+
+from martech_bus.aws import adapter_handler
+
+handler = adapter_handler("ga4")

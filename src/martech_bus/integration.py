@@ -1,0 +1,208 @@
+"""Wire an adapter folder into a running pipeline: manifest -> HTTP sink -> vendor route -> Pipeline.
+
+This is the one place that turns declarations (``adapter.yaml``) into live
+objects (an ``HttpSink`` with its retry policy, token bucket, circuit breaker
+and secrets), so every entry point — a Lambda handler, the gateway's drainer,
+the bus connector, ``martech-bus dlq replay`` — delivers the same way.
+
+Expensive, shareable parts (the schema registry, the httpx client, secrets,
+the stores) live in a ``Runtime`` built once per process; a Lambda container
+keeps it warm between invocations.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from martech_bus.pipeline import Pipeline, RetryLater, VendorRoute
+
+if TYPE_CHECKING:
+    from martech_bus.adapter.loader import Adapter
+    from martech_bus.idempotency.base import IdempotencyStore
+    from martech_bus.retry import RemainingTime
+    from martech_bus.schema.registry import SchemaRegistry
+    from martech_bus.secrets import SecretResolver
+    from martech_bus.sinks.base import Sink
+    from martech_bus.sinks.dlq import DeadLetterStore
+    from martech_bus.sinks.http import HttpClient, HttpSink
+
+#: Connect fast, read within a Lambda-friendly bound; the retry budget caps the total.
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 10.0
+#: Consecutive transient failures before a vendor's circuit opens, and how long it stays open.
+BREAKER_THRESHOLD = 5
+BREAKER_RESET_SECONDS = 30.0
+
+
+def default_http_client() -> HttpClient:
+    """A pooled httpx client with bounded timeouts (httpx is imported here, not at import time)."""
+    import httpx
+
+    timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
+    return httpx.Client(timeout=timeout, limits=httpx.Limits(max_connections=20))
+
+
+@dataclass
+class Runtime:
+    """The long-lived parts every pipeline of this process shares; each is built on first use."""
+
+    schemas_dir: Path | None = None
+    adapters_dir: Path | None = None
+    dlq: str | None = None  # a backend setting, see martech_bus.backends
+    idempotency_setting: str | None = None
+    client_factory: Callable[[], HttpClient] = default_http_client
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    _parts: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def _part(self, name: str, build: Callable[[], Any]) -> Any:
+        if name not in self._parts:
+            self._parts[name] = build()
+        return self._parts[name]
+
+    @property
+    def registry(self) -> SchemaRegistry:
+        from martech_bus.config import Paths
+        from martech_bus.schema.registry import SchemaRegistry
+
+        return self._part(  # type: ignore[no-any-return]
+            "registry",
+            lambda: SchemaRegistry.load(Paths.resolve(schemas_dir=self.schemas_dir).schemas_dir),
+        )
+
+    @property
+    def http_client(self) -> HttpClient:
+        return self._part("http", self.client_factory)  # type: ignore[no-any-return]
+
+    @property
+    def secrets(self) -> SecretResolver:
+        from martech_bus.secrets import SecretResolver
+
+        return self._part("secrets", SecretResolver)  # type: ignore[no-any-return]
+
+    @property
+    def dead_letters(self) -> DeadLetterStore:
+        from martech_bus.backends import dead_letter_store
+
+        return self._part("dlq", lambda: dead_letter_store(self.dlq))  # type: ignore[no-any-return]
+
+    @property
+    def idempotency(self) -> IdempotencyStore:
+        from martech_bus.backends import idempotency_store
+
+        return self._part(  # type: ignore[no-any-return]
+            "idempotency", lambda: idempotency_store(self.idempotency_setting)
+        )
+
+    def adapter(self, name_or_path: str | Path) -> Adapter:
+        """An adapter by folder name or path, loaded once."""
+        from martech_bus.adapter.loader import resolve_adapter
+
+        return self._part(  # type: ignore[no-any-return]
+            f"adapter:{name_or_path}", lambda: resolve_adapter(name_or_path, self.adapters_dir)
+        )
+
+    def sink(self, adapter: Adapter) -> HttpSink:
+        """The adapter's HTTP sink, one per vendor (its rate limit and breaker are per vendor)."""
+        return self._part(f"sink:{adapter.name}", lambda: http_sink(adapter, self))  # type: ignore[no-any-return]
+
+    def pipeline(
+        self,
+        adapters: Sequence[str | Path],
+        *,
+        retry_later: RetryLater = RetryLater.DEAD_LETTER,
+        remaining_time: RemainingTime | None = None,
+        sinks: Callable[[Adapter], Sink] | None = None,
+    ) -> Pipeline:
+        """A pipeline delivering to ``adapters`` (cheap: the heavy parts are shared)."""
+        routes = []
+        for name in adapters:
+            adapter = self.adapter(name)
+            sink: Sink = sinks(adapter) if sinks is not None else self.sink(adapter)
+            if remaining_time is not None and isinstance(sink, _http_sink_type()):
+                sink.remaining_time = remaining_time
+            routes.append(vendor_route(adapter, sink))
+        return Pipeline(
+            self.registry,
+            routes,
+            self.dead_letters,
+            idempotency=self.idempotency,
+            retry_later=retry_later,
+            now=lambda: datetime.fromtimestamp(self.clock(), UTC),
+        )
+
+
+def vendor_route(adapter: Adapter, sink: Sink) -> VendorRoute:
+    """The pipeline route for ``adapter``: its pinned mappings, its consent rules, its sink."""
+    manifest = adapter.manifest
+
+    def mapping_for(event_type: str) -> tuple[int, Any] | None:
+        version = manifest.mappings.get(event_type)
+        return None if version is None else (version, adapter.mapping_for(event_type))
+
+    return VendorRoute(
+        adapter.name,
+        mapping_for,
+        sink,
+        consent_purposes=manifest.consent.purposes,
+        missing_consent_allowed=manifest.consent.missing_allowed,
+        consent_for=manifest.consent.purposes_for,
+    )
+
+
+def http_sink(adapter: Adapter, runtime: Runtime) -> HttpSink:
+    """An ``HttpSink`` built from the adapter's manifest, with secrets resolved through ``runtime``."""
+    from martech_bus.ratelimit import CircuitBreaker, TokenBucket
+    from martech_bus.retry import RetryPolicy
+    from martech_bus.secrets import SecretRef
+    from martech_bus.sinks.http import AuthSpec, ErrorIn200, HttpEndpoint, HttpSink, PartialFailure
+
+    manifest = adapter.manifest
+    request = manifest.endpoint.resolve(
+        lambda ref: runtime.secrets.resolve(SecretRef.parse(ref)).reveal()
+    )
+    auth = manifest.endpoint.auth
+    endpoint = HttpEndpoint(
+        url=request.url,
+        method=request.method,
+        params=request.query,
+        headers=request.headers,
+        auth=AuthSpec(**auth.sink_settings()) if auth is not None else None,  # type: ignore[arg-type]
+        build_body=adapter.body_builder(request.params),
+        max_events=manifest.batch.max_events,
+        max_bytes=manifest.batch.max_bytes,
+        error_in_200=_as(ErrorIn200, manifest.error_in_200),
+        partial_failure=_as(PartialFailure, manifest.partial_failure),
+        idempotency_header=manifest.endpoint.idempotency_header,
+    )
+    rate = manifest.rate_limit
+    return HttpSink(
+        endpoint,
+        runtime.http_client,
+        RetryPolicy().with_overrides(**manifest.retry),
+        runtime.secrets,
+        TokenBucket(rate.per_second, rate.burst, clock=runtime.clock, sleep=runtime.sleep)
+        if rate is not None
+        else None,
+        CircuitBreaker(BREAKER_THRESHOLD, BREAKER_RESET_SECONDS, runtime.clock, name=adapter.name),
+        sleep=runtime.sleep,
+        clock=runtime.clock,
+    )
+
+
+def _http_sink_type() -> type[HttpSink]:
+    from martech_bus.sinks.http import HttpSink
+
+    return HttpSink
+
+
+def _as(target: Any, declared: Any) -> Any:
+    """The sink's twin of a manifest dataclass (same field names), or None."""
+    import dataclasses
+
+    return None if declared is None else target(**dataclasses.asdict(declared))

@@ -8,7 +8,7 @@ import typer
 from typer.exceptions import Abort, Exit, TyperException
 
 from martech_bus._version import __version__
-from martech_bus.cli import dlq, schema
+from martech_bus.cli import dlq, mapping, schema
 from martech_bus.cli.output import EXIT_BAD_INPUT, show_error
 from martech_bus.errors import MartechBusError
 
@@ -20,6 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(schema.app, name="schema")
+app.add_typer(mapping.app, name="mapping")
 app.add_typer(dlq.app, name="dlq")
 
 

@@ -24,6 +24,7 @@ from martech_bus.pipeline import Pipeline, RetryLater, VendorRoute
 if TYPE_CHECKING:
     from martech_bus.adapter.loader import Adapter
     from martech_bus.idempotency.base import IdempotencyStore
+    from martech_bus.observability.metrics import Metrics
     from martech_bus.retry import RemainingTime
     from martech_bus.schema.registry import SchemaRegistry
     from martech_bus.secrets import SecretResolver
@@ -99,6 +100,12 @@ class Runtime:
             "idempotency", lambda: idempotency_store(self.idempotency_setting)
         )
 
+    @property
+    def metrics(self) -> Metrics:
+        from martech_bus.observability.metrics import Metrics
+
+        return self._part("metrics", Metrics)  # type: ignore[no-any-return]
+
     def adapter(self, name_or_path: str | Path) -> Adapter:
         """An adapter by folder name or path, loaded once."""
         from martech_bus.adapter.loader import resolve_adapter
@@ -134,6 +141,7 @@ class Runtime:
             idempotency=self.idempotency,
             retry_later=retry_later,
             now=lambda: datetime.fromtimestamp(self.clock(), UTC),
+            metrics=self.metrics,
         )
 
 

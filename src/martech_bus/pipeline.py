@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +29,7 @@ from martech_bus.sinks.dlq import BUS, DIRECT, DeadLetter, DeadLetterStore, new_
 
 if TYPE_CHECKING:
     from martech_bus.idempotency.base import Claim, IdempotencyStore
+    from martech_bus.observability.metrics import Metrics
     from martech_bus.schema.registry import SchemaRegistry
 
 logger = logging.getLogger("martech_bus.pipeline")
@@ -99,9 +101,28 @@ class Pipeline:
     idempotency: IdempotencyStore | None = None
     retry_later: RetryLater = RetryLater.DEAD_LETTER
     now: Now = field(default=lambda: datetime.now(UTC))
+    metrics: Metrics | None = None
 
     def process(self, events: Iterable[Any]) -> list[EventResult]:
-        """One result per input event, in order."""
+        """One result per input event, in order; each logged, and counted when ``metrics`` is set."""
+        started = time.perf_counter()
+        results = self._process(events)
+        self._observe(results, (time.perf_counter() - started) * 1000)
+        return results
+
+    def _observe(self, results: Sequence[EventResult], latency_ms: float) -> None:
+        from martech_bus.observability.logs import log_event_result
+
+        vendors = [route.vendor for route in self.routes]
+        for result in results:
+            log_event_result(logger, result, vendor=vendors, latency_ms=latency_ms)
+        if self.metrics is None:
+            return
+        for index, vendor in enumerate(vendors):  # one integration per route
+            per_route = [replace(r, outcomes=r.outcomes[index : index + 1]) for r in results]
+            self.metrics.record_results(per_route, integration=vendor, latency_ms=latency_ms)
+
+    def _process(self, events: Iterable[Any]) -> list[EventResult]:
         from martech_bus.schema.validate import validate_event
 
         results: list[EventResult | None] = []
@@ -141,10 +162,6 @@ class Pipeline:
                 dead_lettered_at=now,
                 route=VALIDATION_ROUTE,
             )
-        )
-        logger.warning(
-            "invalid event",
-            extra={"event_id": event_id, "outcome": "invalid", "problems": len(problems)},
         )
         return EventResult(event_id, EventStatus.INVALID, error.message, problems=problems)
 

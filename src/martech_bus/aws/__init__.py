@@ -17,7 +17,6 @@ from martech_bus.aws.handler import (
 from martech_bus.aws.sources import EventShapeError, EventSource, UnknownEventSourceError
 
 __all__ = [
-    "adapter_handler",
     "EventShapeError",
     "EventSource",
     "FlushError",
@@ -25,5 +24,6 @@ __all__ = [
     "PipelineLike",
     "RetryLaterError",
     "UnknownEventSourceError",
+    "adapter_handler",
     "make_handler",
 ]

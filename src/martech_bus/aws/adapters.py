@@ -23,19 +23,34 @@ def adapter_handler(
     Nothing is loaded at import: the schema registry, the adapters, the httpx
     client and the stores are built on the first invocation and kept for the
     container's life. Stores follow ``MARTECH_BUS_DLQ`` / ``MARTECH_BUS_IDEMPOTENCY``
-    (e.g. ``sqs:<queue url>``, ``dynamodb:<table>``).
+    (e.g. ``sqs:<queue url>``, ``dynamodb:<table>``). Logs are JSON lines through
+    the redacting filter; metrics go out as CloudWatch EMF after every invocation.
     """
     if not adapters:
         raise ValueError("adapter_handler needs at least one adapter")
     shared: list[Runtime] = [runtime] if runtime is not None else []
 
-    def build(context: InvocationContext) -> Pipeline:
+    def current() -> Runtime:
         if not shared:
             from martech_bus.integration import Runtime
+            from martech_bus.observability.logs import configure_logging
 
-            shared.append(Runtime())
-        return shared[0].pipeline(
+            made = Runtime()
+            configure_logging(registry=made.registry)
+            shared.append(made)
+        return shared[0]
+
+    def build(context: InvocationContext) -> Pipeline:
+        return current().pipeline(
             adapters, retry_later=context.retry_later, remaining_time=context.remaining_time
         )
 
-    return make_handler(build, flush=flush)
+    def flush_all() -> None:
+        if flush is not None:
+            flush()  # a Kafka producer first: its failure must fail the invocation
+        if shared:
+            from martech_bus.observability.emf import EmfPublisher
+
+            EmfPublisher().flush(shared[0].metrics)
+
+    return make_handler(build, flush=flush_all)

@@ -34,8 +34,8 @@ def measure(name: str, operation: Callable[[], object], *, count: int, repeats: 
 
 
 def table(
-    rows: list[tuple[str, str, str]],
-    header: tuple[str, str, str] = ("contender", "per second", "ratio"),
+    rows: list[tuple[str, ...]],
+    header: tuple[str, ...] = ("contender", "per second", "ratio"),
 ) -> str:
     """A markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -30,8 +30,7 @@ def _json_event() -> dict[str, Any]:
 def run() -> str:
     import fastavro
 
-    from martech_bus.events import model_for
-    from martech_bus.events import to_datum
+    from martech_bus.events import model_for, to_datum
     from martech_bus.schema.codec import AvroCodec
     from martech_bus.schema.registry import SchemaRegistry
     from martech_bus.schema.validate import validator_for

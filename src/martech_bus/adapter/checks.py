@@ -71,10 +71,38 @@ def run_fixtures(adapter: Adapter, registry: SchemaRegistry) -> list[FixtureResu
 
 
 def check_adapter(adapter: Adapter, registry: SchemaRegistry) -> list[Problem]:
-    """Static problems in every mapping file of ``adapter`` (warnings included; see ``is_warning``)."""
-    from martech_bus.mapping.checker import check_mapping
+    """Static problems in every mapping of ``adapter`` (warnings included; see ``is_warning``):
+    paths and transform types against every accepted schema version, and the vendor
+    payload's required fields, where the envelope says which part of it one event becomes.
+    """
+    from martech_bus.mapping.checker import check_mapping, check_required_fields
 
+    pointer = item_pointer(adapter)
     problems: list[Problem] = []
     for spec in adapter.specs.values():
         problems.extend(check_mapping(spec, registry))
+        if adapter.payload_schema is not None and pointer is not None:
+            problems.extend(
+                check_required_fields(spec, adapter.payload_schema, item_pointer=pointer)
+            )
     return problems
+
+
+def item_pointer(adapter: Adapter) -> str | None:
+    """The JSON pointer, in the payload schema, to what one mapped event becomes.
+
+    No envelope: the whole body (``""``). An envelope field that is the item list
+    (``data: {path: items}``) or the single item (``data: {path: 'items[0]'}``):
+    that field's items or the field. Anything else (fields spread from the first
+    item, as GA4 does) cannot be told statically: None.
+    """
+    from martech_bus.mapping.spec import PathValue
+
+    envelope = adapter.manifest.batch.envelope
+    if envelope is None:
+        return ""
+    for name, value in envelope.output.fields:
+        if isinstance(value, PathValue) and value.path.text in ("items", "items[0]"):
+            field = "/properties/" + name.replace("~", "~0").replace("/", "~1")
+            return field + "/items" if value.path.text == "items" else field
+    return None

@@ -7,26 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from martech_bus.sinks.base import Delivery
+from martech_bus.testing.clock import START, FakeTime
 
-START = 1_700_000_000.0  # a whole second, so HTTP-dates (1 s resolution) are exact
-
-
-class FakeTime:
-    """An injected clock and sleep: sleeping records the delay and moves the clock, nothing waits."""
-
-    def __init__(self, start: float = START) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+__all__ = ["START", "FakeTime", "delivery", "upper_bound"]
 
 
 def upper_bound(low: float, high: float) -> float:

@@ -14,8 +14,9 @@ from pytest_httpserver import HTTPServer
 from martech_bus.aws import adapter_handler
 from martech_bus.integration import Runtime
 from martech_bus.observability.logs import configure_logging
+from martech_bus.testing.clock import FakeTime
 from martech_bus.testing.vendor import stub_adapters
-from tests.integration.test_sprint_storm import FakeClock, api_gateway_v2, order
+from tests.integration.test_sprint_storm import api_gateway_v2, order
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "EAAB-super-secret-token-value"
@@ -61,8 +62,8 @@ def invoke(httpserver: HTTPServer, status: int, events: list[dict[str, Any]]) ->
         else {"events_received": 1}
     )
     httpserver.expect_request("/v19.0/42/events").respond_with_json(body, status=status)
-    clock = FakeClock()
-    handler = adapter_handler("meta_capi", runtime=Runtime(sleep=clock.sleep, clock=clock))
+    clock = FakeTime()
+    handler = adapter_handler("meta_capi", runtime=Runtime(sleep=clock.sleep, clock=clock.clock))
     handler(api_gateway_v2(events), None)
 
 

@@ -15,8 +15,9 @@ from martech_bus.idempotency.dynamodb import DynamoDbIdempotencyStore
 from martech_bus.integration import Runtime
 from martech_bus.sinks.dlq_sqs import SqsDeadLetterStore
 from martech_bus.testing.aws import FAKE_CREDENTIALS, REGION, AwsEndpoint
+from martech_bus.testing.clock import FakeTime
 from martech_bus.testing.vendor import stub_adapters
-from tests.integration.test_sprint_storm import FakeClock, order, sqs
+from tests.integration.test_sprint_storm import order, sqs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,8 +56,8 @@ def twins(
         "META_PIXEL_ID": "42",
     }.items():
         monkeypatch.setenv(name, value)
-    clock = FakeClock()
-    return {"runtime": Runtime(sleep=clock.sleep, clock=clock), "dlq": dlq}
+    clock = FakeTime()
+    return {"runtime": Runtime(sleep=clock.sleep, clock=clock.clock), "dlq": dlq}
 
 
 def test_events_are_delivered_once_with_a_token_from_secrets_manager(

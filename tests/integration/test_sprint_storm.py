@@ -24,31 +24,17 @@ from werkzeug import Request, Response
 from martech_bus.aws import adapter_handler
 from martech_bus.cli.main import main as cli
 from martech_bus.integration import Runtime
+from martech_bus.testing.clock import FakeTime
 from martech_bus.testing.vendor import stub_adapters
 
 ROOT = Path(__file__).resolve().parents[2]
 PIXEL = "1234567890"
 
 
-class FakeClock:
-    """Epoch seconds that only move when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC).timestamp()
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 class StormyVendor:
     """Meta's events endpoint: fails ``failure_rate`` of requests (429 with Retry-After, 500, 503)."""
 
-    def __init__(self, clock: FakeClock, *, failure_rate: float, seed: int = 7) -> None:
+    def __init__(self, clock: FakeTime, *, failure_rate: float, seed: int = 7) -> None:
         self.clock = clock
         self.failure_rate = failure_rate
         self.random = random.Random(seed)
@@ -139,8 +125,8 @@ def world(
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
-    clock = FakeClock()
-    runtime = Runtime(sleep=clock.sleep, clock=clock)
+    clock = FakeTime(datetime(2026, 11, 20, 12, 0, tzinfo=UTC).timestamp())
+    runtime = Runtime(sleep=clock.sleep, clock=clock.clock)
     return {"runtime": runtime, "clock": clock}
 
 
@@ -163,7 +149,7 @@ def test_a_storm_loses_nothing_and_replay_delivers_every_event_exactly_once(
     assert dead, "the storm should have exhausted some retries"
     assert set(vendor.accepted) | dead == all_ids  # nothing lost
     assert not set(vendor.accepted) & dead  # nothing both delivered and dead-lettered
-    assert all(seconds >= 0 for seconds in clock.slept)
+    assert all(seconds >= 0 for seconds in clock.sleeps)
 
     vendor.failure_rate = 0.0  # the storm is over
     assert cli(["dlq", "replay"]) == 0
@@ -188,7 +174,7 @@ def test_an_sqs_batch_in_a_storm_is_redriven_until_every_event_is_delivered_once
         assert response is not None
         failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
         pending = {i: pending[i] for i in ids if i in failed}
-        world["clock"].sleep(60)  # the queue's visibility timeout passes
+        world["clock"].advance(60)  # the queue's visibility timeout passes
 
     assert pending == {}
     assert Counter(vendor.accepted) == Counter(order(n)["event_id"] for n in range(40))

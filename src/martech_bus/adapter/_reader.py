@@ -14,7 +14,7 @@ from typing import Any, Final, TypeVar
 
 from martech_bus.errors import Location, Problem
 from martech_bus.mapping.hints import did_you_mean
-from martech_bus.yamlfile.nodes import YMap, YNode, YScalar, YSeq
+from martech_bus.yamlfile.nodes import YMap, YNode, YScalar, YSeq, describe
 
 T = TypeVar("T")
 
@@ -130,18 +130,6 @@ class Reader:
 
 def join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
-
-
-def describe(node: YNode) -> str:
-    if isinstance(node, YMap):
-        return "a mapping"
-    if isinstance(node, YSeq):
-        return "a list"
-    if node.value is None:
-        return "null"
-    if isinstance(node.value, str) and not node.value:
-        return "an empty string"
-    return f"{type(node.value).__name__} {node.value!r}"
 
 
 def value_of(entries: Entries, key: str) -> YNode | None:

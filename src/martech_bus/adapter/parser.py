@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 from martech_bus.adapter._reader import (
     Entries,
     Reader,
-    describe,
     is_null,
     join,
     key_of,
@@ -50,7 +49,7 @@ from martech_bus.errors import ConfigError, MappingError, Problem
 from martech_bus.mapping.hints import did_you_mean
 from martech_bus.mapping.paths import parse_path
 from martech_bus.mapping.spec import MappingSpec, Pos
-from martech_bus.yamlfile.nodes import YMap, YNode, YScalar, from_python
+from martech_bus.yamlfile.nodes import YMap, YNode, YScalar, describe, from_python
 
 _TOP_REQUIRED: Final = (
     "name",

@@ -45,7 +45,15 @@ from martech_bus.mapping.spec import (
     Value,
 )
 from martech_bus.mapping.values import UNDEFINED
-from martech_bus.yamlfile.nodes import YMap, YNode, YScalar, YSeq, from_python, to_python
+from martech_bus.yamlfile.nodes import (
+    YMap,
+    YNode,
+    YScalar,
+    YSeq,
+    describe,
+    from_python,
+    to_python,
+)
 
 if TYPE_CHECKING:
     from martech_bus.mapping.compiler import CompiledMapping
@@ -99,7 +107,7 @@ class _Parser:
         if isinstance(node, YScalar) and isinstance(node.value, str):
             return node.value
         self.problem(
-            node, field, f"{what} must be a string, got {_describe(node)}{_quote_hint(node)}"
+            node, field, f"{what} must be a string, got {describe(node)}{_quote_hint(node)}"
         )
         return None
 
@@ -107,13 +115,13 @@ class _Parser:
         value = node.value if isinstance(node, YScalar) else None
         if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
             return value
-        self.problem(node, field, f"{what} must be an integer >= {minimum}, got {_describe(node)}")
+        self.problem(node, field, f"{what} must be an integer >= {minimum}, got {describe(node)}")
         return None
 
     def boolean(self, node: YNode, field: str, what: str) -> bool:
         if isinstance(node, YScalar) and isinstance(node.value, bool):
             return node.value
-        self.problem(node, field, f"{what} must be true or false, got {_describe(node)}")
+        self.problem(node, field, f"{what} must be true or false, got {describe(node)}")
         return False
 
     def path(
@@ -137,7 +145,7 @@ class _Parser:
 
     def parse(self, root: YNode) -> MappingSpec | None:
         if not isinstance(root, YMap):
-            self.problem(root, "", f"a mapping file is a YAML mapping, got {_describe(root)}")
+            self.problem(root, "", f"a mapping file is a YAML mapping, got {describe(root)}")
             return None
         given = self.keyed(root, _TOP_LEVEL, "", "at the top level")
         for key in ("mapping_version", "source", "output"):
@@ -167,7 +175,7 @@ class _Parser:
             self.problem(
                 node,
                 "source",
-                f"source must be a mapping with event and versions, got {_describe(node)}",
+                f"source must be a mapping with event and versions, got {describe(node)}",
             )
             return None, None
         given = self.keyed(node, ("event", "versions"), "source", "in source")
@@ -190,7 +198,7 @@ class _Parser:
     def versions(self, node: YNode) -> tuple[int, ...] | None:
         if not isinstance(node, YSeq) or not node.items:
             self.problem(
-                node, "source.versions", f"versions must be a non-empty list, got {_describe(node)}"
+                node, "source.versions", f"versions must be a non-empty list, got {describe(node)}"
             )
             return None
         found: list[int] = []
@@ -205,7 +213,7 @@ class _Parser:
     def parse_lookups(self, node: YNode) -> None:
         if not isinstance(node, YMap):
             self.problem(
-                node, "lookups", f"lookups must map table names to tables, got {_describe(node)}"
+                node, "lookups", f"lookups must map table names to tables, got {describe(node)}"
             )
             return
         for name, key_node, table in _items(node):
@@ -214,7 +222,7 @@ class _Parser:
                 self.problem(key_node, field, f"lookup table names are identifiers, got {name!r}")
             if not isinstance(table, YMap):
                 self.problem(
-                    table, field, f"a lookup table maps keys to values, got {_describe(table)}"
+                    table, field, f"a lookup table maps keys to values, got {describe(table)}"
                 )
                 continue
             entries: dict[str, Any] = {}
@@ -225,7 +233,7 @@ class _Parser:
                     self.problem(
                         value,
                         f"{field}.{key}",
-                        f"lookup values are scalars, got {_describe(value)}",
+                        f"lookup values are scalars, got {describe(value)}",
                     )
             self.lookups[name] = entries
 
@@ -236,7 +244,7 @@ class _Parser:
             value = self.value(node, "", False)
             return value if isinstance(value, ObjectValue) else None
         self.problem(
-            node, "output", f"output must be an object (a YAML mapping), got {_describe(node)}"
+            node, "output", f"output must be an object (a YAML mapping), got {describe(node)}"
         )
         return None
 
@@ -333,7 +341,7 @@ class _Parser:
             return self.each(given, out, in_each, mods, pos)
         if not isinstance(body, YMap):
             self.problem(
-                body, field, f"object takes a mapping of output fields, got {_describe(body)}"
+                body, field, f"object takes a mapping of output fields, got {describe(body)}"
             )
             return Const(None, PLAIN, pos)
         return self.object_fields(body, out, in_each, mods)
@@ -387,7 +395,7 @@ class _Parser:
                 node,
                 field,
                 "a transform is a name (trim) or a one-key mapping "
-                f"with its arguments ({{truncate: 20}}), got {_describe(node)}",
+                f"with its arguments ({{truncate: 20}}), got {describe(node)}",
             )
             return None
         tdef = self.registry.get(name)
@@ -406,7 +414,7 @@ class _Parser:
     def coalesce(self, body: YNode, field: str, in_each: bool, mods: Modifiers, pos: Pos) -> Value:
         if not isinstance(body, YSeq) or len(body.items) < 2:
             self.problem(
-                body, field, f"coalesce takes a list of two or more paths, got {_describe(body)}"
+                body, field, f"coalesce takes a list of two or more paths, got {describe(body)}"
             )
             return Const(None, PLAIN, pos)
         paths = [self.path(item, field, in_each) for item in body.items]
@@ -466,7 +474,7 @@ class _Parser:
                 node,
                 field,
                 "a condition is {path: ..., exists|blank|equals|in|not_equals"
-                f"|not_in: ...}}, got {_describe(node)}",
+                f"|not_in: ...}}, got {describe(node)}",
             )
             return None
         given = self.keyed(node, ("path", *_CONDITION_OPS), field, "in a condition")
@@ -503,7 +511,7 @@ class _Parser:
     def scalar(self, node: YNode, field: str, what: str) -> Any:
         if isinstance(node, YScalar):
             return node.value
-        self.problem(node, field, f"{what} compares with constants, got {_describe(node)}")
+        self.problem(node, field, f"{what} compares with constants, got {describe(node)}")
         return None
 
     def each(
@@ -548,16 +556,6 @@ def _field(out: str) -> str:
 
 def _pos(node: YNode) -> Pos:
     return Pos(node.line, node.column)
-
-
-def _describe(node: YNode) -> str:
-    if isinstance(node, YMap):
-        return "a mapping"
-    if isinstance(node, YSeq):
-        return "a list"
-    if node.value is None:
-        return "null"
-    return f"{type(node.value).__name__} {node.value!r}"
 
 
 def _quote_hint(node: YNode) -> str:

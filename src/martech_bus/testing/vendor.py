@@ -16,10 +16,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 # ``url: https://{instance}.braze.com/users/track`` -> keep the path, replace scheme and host.
-_URL_LINE = re.compile(r"^(?P<indent>\s*)url:\s*(?P<quote>['\"]?)(?P<url>https?://[^/'\"\s]+)(?P<path>[^'\"\s]*)(?P=quote)\s*$", re.M)
+_URL_LINE = re.compile(
+    r"^(?P<indent>\s*)url:\s*(?P<quote>['\"]?)(?P<url>https?://[^/'\"\s]+)(?P<path>[^'\"\s]*)(?P=quote)\s*$",
+    re.M,
+)
 
 
-def stub_adapters(source: str | Path, target: str | Path, base_url: str, *, names: list[str] | None = None) -> Path:
+def stub_adapters(
+    source: str | Path, target: str | Path, base_url: str, *, names: list[str] | None = None
+) -> Path:
     """Copy the adapters in ``source`` (or only ``names``) to ``target`` with endpoints on ``base_url``.
 
     ``base_url`` is scheme and host, e.g. ``http://127.0.0.1:8123``; each endpoint
@@ -46,5 +51,7 @@ def stub_adapters(source: str | Path, target: str | Path, base_url: str, *, name
 
 
 def _stubbed(match: re.Match[str], origin: str) -> str:
-    host_placeholders = "".join(f"/{name}" for name in re.findall(r"\{[A-Za-z_][A-Za-z0-9_]*\}", match["url"]))
+    host_placeholders = "".join(
+        f"/{name}" for name in re.findall(r"\{[A-Za-z_][A-Za-z0-9_]*\}", match["url"])
+    )
     return f"{match['indent']}url: {origin}{host_placeholders}{match['path']}"

@@ -62,3 +62,16 @@ def from_python(data: Any) -> YNode:
     if isinstance(data, list | tuple):
         return YSeq(tuple(from_python(item) for item in data))
     return YScalar(data)
+
+
+def describe(node: YNode) -> str:
+    """How a node reads in an error message: ``a mapping``, ``null``, ``int 3``."""
+    if isinstance(node, YMap):
+        return "a mapping"
+    if isinstance(node, YSeq):
+        return "a list"
+    if node.value is None:
+        return "null"
+    if isinstance(node.value, str) and not node.value:
+        return "an empty string"
+    return f"{type(node.value).__name__} {node.value!r}"

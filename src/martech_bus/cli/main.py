@@ -8,7 +8,7 @@ import typer
 from typer.exceptions import Abort, Exit, TyperException
 
 from martech_bus._version import __version__
-from martech_bus.cli import dlq, mapping, schema
+from martech_bus.cli import dev, dlq, mapping, schema
 from martech_bus.cli.output import EXIT_BAD_INPUT, show_error
 from martech_bus.errors import MartechBusError
 
@@ -22,6 +22,7 @@ app = typer.Typer(
 app.add_typer(schema.app, name="schema")
 app.add_typer(mapping.app, name="mapping")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(dev.app, name="dev")
 
 
 def _show_version(value: bool) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Final, NamedTuple
 
 from martech_bus.errors import Location, MappingError, MartechBusError
 from martech_bus.mapping.paths import STAR, PathExpr, Step, get_index, get_key, walk
-from martech_bus.mapping.registry import BoundCall, TransformRegistry, bind, is_constant
+from martech_bus.mapping.registry import BoundCall, Inline, TransformRegistry, bind, is_constant
 from martech_bus.mapping.spec import (
     Coalesce,
     Condition,
@@ -80,14 +80,19 @@ class CompiledMapping:
 
 
 def compile_mapping(
-    spec: MappingSpec, *, registry: TransformRegistry | None = None
+    spec: MappingSpec, *, registry: TransformRegistry | None = None, fast_paths: bool = True
 ) -> CompiledMapping:
-    """Turn a spec into a callable once; applying it does no parsing and no spec walking."""
+    """Turn a spec into a callable once; applying it does no parsing and no spec walking.
+
+    ``fast_paths=False`` leaves out the type-specialised code (inline transforms, wildcard
+    loops, inline blank tests): every value then goes through the generic helpers. The
+    result is the same either way; it is there to check exactly that, and for debugging.
+    """
     if registry is None:
         from martech_bus.mapping.transforms import REGISTRY
 
         registry = REGISTRY
-    gen = _Generator(spec, registry)
+    gen = _Generator(spec, registry, fast_paths=fast_paths)
     return gen.build()
 
 
@@ -134,6 +139,14 @@ class _Out(NamedTuple):
         return out
 
 
+class _Generic(NamedTuple):
+    """An inline fast path's transform, and the generated line the fast path is on."""
+
+    func: Callable[..., Any]
+    args: tuple[Any, ...]
+    line: int
+
+
 class _Step(NamedTuple):
     """What the generated code was doing at step ``s``."""
 
@@ -141,6 +154,7 @@ class _Step(NamedTuple):
     pos: Pos
     transform: str | None = None
     value_var: str | None = None
+    generic: _Generic | None = None
 
 
 def _make_fail(spec: MappingSpec, steps: list[_Step]) -> Callable[..., None]:
@@ -150,6 +164,8 @@ def _make_fail(spec: MappingSpec, steps: list[_Step]) -> Callable[..., None]:
         missing = isinstance(exc, _MissingError)
         step = steps[exc.step] if isinstance(exc, _MissingError) else steps[step_no]
         value = local_vars.get(step.value_var, UNDEFINED) if step.value_var else UNDEFINED
+        if step.generic is not None and not missing:
+            exc = _generic_error(step.generic, exc, value)
         if missing:
             message = f"required value is {'null' if value is None else 'missing'}"
         elif step.transform is not None:
@@ -171,6 +187,22 @@ def _make_fail(spec: MappingSpec, steps: list[_Step]) -> Callable[..., None]:
         raise MappingError(message, location=location) from (None if missing else exc)
 
     return fail
+
+
+def _generic_error(generic: _Generic, exc: Exception, value: Any) -> Exception:
+    """The transform's own error when its inline fast path raised (the value is unchanged then).
+
+    A fast path may fail where the transform fails, not always with the same exception;
+    calling the transform on the same value gives the error users would see without it.
+    """
+    trace = exc.__traceback__
+    if trace is None or trace.tb_lineno != generic.line:
+        return exc  # raised elsewhere in the same step
+    try:
+        generic.func(value, *generic.args)
+    except Exception as own:
+        return own
+    return exc  # the transform accepts what its fast path refused: report the fast path
 
 
 def _reason(exc: Exception) -> str:
@@ -226,10 +258,18 @@ class _Scope:
         self.cache: dict[tuple[Step, ...], str] = {}
 
 
+#: Generated source line of the first body line (``def factory_``, ``def apply_``, ``s = 0``,
+#: ``try:`` come first).
+_FIRST_BODY_LINE: Final = 5
+
+
 class _Generator:
-    def __init__(self, spec: MappingSpec, registry: TransformRegistry) -> None:
+    def __init__(
+        self, spec: MappingSpec, registry: TransformRegistry, *, fast_paths: bool = True
+    ) -> None:
         self.spec = spec
         self.registry = registry
+        self.fast_paths = fast_paths
         self.lines: list[str] = []
         self.depth = 3
         self.steps: list[_Step] = [_Step(_Out(), Pos())]  # step 0: reading the event
@@ -262,10 +302,19 @@ class _Generator:
         return name
 
     def step(
-        self, out: _Out, pos: Pos, transform: str | None = None, value_var: str | None = None
+        self,
+        out: _Out,
+        pos: Pos,
+        transform: str | None = None,
+        value_var: str | None = None,
+        generic: _Generic | None = None,
     ) -> int:
-        self.steps.append(_Step(out, pos, transform, value_var))
+        self.steps.append(_Step(out, pos, transform, value_var, generic))
         return len(self.steps) - 1
+
+    def next_line(self) -> int:
+        """The generated source line the next ``emit`` writes."""
+        return _FIRST_BODY_LINE + len(self.lines)
 
     def build(self) -> CompiledMapping:
         self.hoist(self.root, _scope_paths(self.spec.output, root=True))
@@ -348,11 +397,38 @@ class _Generator:
         var = target.cache[head] if head else target.base
         if len(head) == len(path.steps):
             return var
-        rest = self.const(path.steps[len(head) :])
+        rest = path.steps[len(head) :]
         result = self.local("w")
         self.emit(f"s = {self.step(out, pos)}")
-        self.emit(f"{result} = walk_({var}, {rest})")
+        if self.fast_paths and STAR not in rest[1:]:
+            self.spread(var, rest, result)
+        else:
+            self.emit(f"{result} = walk_({var}, {self.const(rest)})")
         return result
+
+    def spread(self, var: str, rest: tuple[Step, ...], result: str) -> None:
+        """``walk`` for ``[*]`` and steps without another ``[*]``, as a loop over a list."""
+        item, found = self.local("it"), self.local("x")
+        self.emit(f"if {var}.__class__ is L or {var}.__class__ is T:")
+        self.emit(f"    {result} = []")
+        self.emit(f"    for {item} in {var}:")
+        self.depth += 2
+        current = item
+        for step in rest[1:]:
+            if isinstance(step, str):
+                ref = self.const(step)
+                self.emit(
+                    f"{found} = {current}.get({ref}, U) if {current}.__class__ is D "
+                    f"else key_({current}, {ref})"
+                )
+            else:  # an index: STAR is not in rest[1:]
+                self.emit(f"{found} = idx_({current}, {self.const(step)})")
+            current = found
+        # walk() stops at the first UNDEFINED; key_/idx_ of UNDEFINED are UNDEFINED too
+        self.emit(f"if {current} is not U: {result}.append({current})")
+        self.depth -= 2
+        self.emit("else:")  # not a list (UNDEFINED), or a subclass of list or tuple
+        self.emit(f"    {result} = walk_({var}, {self.const(rest)})")
 
     # -- values --------------------------------------------------------------------------------
 
@@ -409,6 +485,11 @@ class _Generator:
         name = self.read(cond.path, scope, out, cond.pos)
         if cond.op == "exists":
             test = f"({name} is not U and {name} is not None)"
+        elif cond.op == "blank" and self.fast_paths:
+            test = (
+                f"(not {name}.strip() if {name}.__class__ is S "
+                f"else {name} is None or {name} is U or blank_({name}))"
+            )
         elif cond.op == "blank":
             test = f"blank_({name})"
         elif cond.op == "equals" and isinstance(cond.operand, str):
@@ -478,12 +559,15 @@ class _Generator:
     def list_value(self, value: ListValue, scope: _Scope, out: _Out) -> _Expr:
         items = [self.value(child, scope, out.position(n)) for n, child in enumerate(value.items)]
         var = self.local("v")
-        if any(item.undefined for item in items):
-            self.emit(
-                f"{var} = [x for x in ({''.join(f'{i.name}, ' for i in items)}) if x is not U]"
-            )
-        else:
-            self.emit(f"{var} = [{', '.join(item.name for item in items)}]")
+        # items up to the first that may be undefined go in the literal, the rest are appended
+        cut = next((n for n, item in enumerate(items) if item.undefined), len(items))
+        if cut == len(items) - 1 == 0:
+            name = items[0].name
+            self.emit(f"{var} = [{name}] if {name} is not U else []")
+            return _Expr(var, False, False)
+        self.emit(f"{var} = [{', '.join(item.name for item in items[:cut])}]")
+        for item in items[cut:]:
+            self.emit(self.skip_undefined(item, f"{var}.append({item.name})"))
         return _Expr(var, False, False)
 
     @staticmethod
@@ -497,11 +581,15 @@ class _Generator:
         if not (mods.transforms or mods.has_default or (drop_null and expr.null) or mods.required):
             return expr
         var = self.local("v")  # a fresh local: the input may be a shared path variable
-        self.emit(f"{var} = {expr.name}")
         undefined, null = expr.undefined, expr.null
+        if drop_null and null and not (mods.transforms or mods.has_default or mods.required):
+            self.emit(f"{var} = U if {expr.name} is None else {expr.name}")
+            return _Expr(var, True, False)
+        self.emit(f"{var} = {expr.name}")
         if mods.transforms:
-            self.pipeline(mods.transforms, var, scope, out, guard=undefined or null)
-            undefined = null = True
+            undefined = null = self.pipeline(
+                mods.transforms, var, scope, out, guard=undefined or null
+            )
         if mods.has_default:
             self.emit(f"if {var} is U or {var} is None: {var} = {self.constant(mods.default)}")
             undefined, null = False, mods.default is None
@@ -522,23 +610,55 @@ class _Generator:
 
     def pipeline(
         self, calls: tuple[TransformCall, ...], var: str, scope: _Scope, out: _Out, *, guard: bool
-    ) -> None:
+    ) -> bool:
+        """Apply ``calls`` to ``var``; True when the result may be undefined or null."""
         opened = 0
-        for n, call in enumerate(calls):
-            if guard or n > 0:  # transforms never see undefined or null
+        missing = guard  # may ``var`` be undefined or null here?
+        for call in calls:
+            if missing:  # transforms never see undefined or null
                 self.emit(f"if {var} is not U and {var} is not None:")
                 self.depth += 1
                 opened += 1
             bound = self.bind(call)
             args = [self.argument(arg, scope, out) for arg in bound.args]
-            self.emit(f"s = {self.step(out, call.pos, call.name, var)}")
-            func = self.const(bound.tdef.func)
-            if bound.tdef.fast is not None:
-                kind, fast = (self.const(x) for x in bound.tdef.fast)
-                self.emit(f"{var} = {fast}({var}) if {var}.__class__ is {kind} else {func}({var})")
-            else:
-                self.emit(f"{var} = {func}({', '.join((var, *args))})")
+            call_text = f"{self.const(bound.tdef.func)}({', '.join((var, *args))})"
+            inline = self.inline(bound)
+            if inline is None:
+                self.emit(f"s = {self.step(out, call.pos, call.name, var)}")
+                self.emit(f"{var} = {call_text}")
+                missing = True
+                continue
+            constants = tuple(arg.value for arg in bound.args if is_constant(arg))
+            generic = _Generic(bound.tdef.func, constants, self.next_line() + 1)
+            self.emit(f"s = {self.step(out, call.pos, call.name, var, generic)}")
+            self.emit(f"{var} = {self.inline_code(inline, var, call_text)}")
+            missing = not inline.defined
         self.depth -= opened
+        return opened > 0 or missing
+
+    def inline(self, bound: BoundCall) -> Inline | None:
+        """The transform's fast path for this call, when it has one and every argument is constant."""
+        tdef = bound.tdef
+        if not self.fast_paths or not all(is_constant(arg) for arg in bound.args):
+            return None
+        if tdef.inline is not None:
+            return tdef.inline(tuple(arg.value for arg in bound.args if is_constant(arg)))
+        if tdef.fast is not None:
+            kind, func = tdef.fast
+            return Inline(((kind, "{fast}({v})"),), {"fast": func})
+        return None
+
+    def inline_code(self, inline: Inline, var: str, call_text: str) -> str:
+        """``case if type is kind else ... else transform(value)``; every name bound, no YAML text."""
+        names = {name: self.const(obj) for name, obj in inline.objects.items()}
+        names.update(v=var, generic=call_text)
+        if any("{t}" in code for _, code in inline.cases):
+            names["t"] = self.local("t")
+        code = call_text
+        for kind, template in reversed(inline.cases):
+            fast = template.format_map(names)
+            code = f"({fast}) if {var}.__class__ is {self.const(kind)} else {code}"
+        return code
 
     def bind(self, call: TransformCall) -> BoundCall:
         where = Location(file=self.spec.file, line=call.pos.line, column=call.pos.column)

@@ -25,6 +25,32 @@ Lookups = Mapping[str, Mapping[str, Any]]
 #: ``prepare(constant_args, lookups) -> constant_args``; raise ValueError/TypeError to refuse.
 Prepare = Callable[[dict[str, Any], Lookups], dict[str, Any]]
 
+
+class Inline(NamedTuple):
+    """Code a compiled mapping may run in place of a call to the transform, per value type.
+
+    Each case pairs an exact type (``value.__class__ is kind``; subclasses never match)
+    with a Python expression written by the transform's author, never text from a
+    mapping file: ``{v}`` is the value, ``{t}`` a scratch local, ``{generic}`` the
+    call of the transform itself, and any other ``{name}`` is ``objects[name]``,
+    bound as a local. A value of any other type goes through the transform itself.
+
+    An expression must give exactly what the transform gives for every value of its
+    type. It may raise where the transform raises: the compiled mapping then calls
+    the transform on the same value and reports *its* error, so error messages and
+    exception types never depend on the fast path.
+    """
+
+    cases: tuple[tuple[type, str], ...]
+    objects: Mapping[str, object] = {}
+    #: True when the transform never returns null or ``UNDEFINED`` (it may raise):
+    #: the compiled mapping then skips the checks for them after this transform.
+    defined: bool = False
+
+
+#: ``inline(constant_args_in_call_order) -> Inline | None``; ``None`` means "call the transform".
+Inliner = Callable[[tuple[Any, ...]], Inline | None]
+
 _CO_VARARGS: Final = 0x04
 _CO_VARKEYWORDS: Final = 0x08
 
@@ -43,6 +69,9 @@ class TransformDef:
     #: ``(type, f)``: when the value's exact type is ``type`` and there are no arguments,
     #: compiled code calls ``f`` (e.g. ``str.lower``) inline instead of ``func``.
     fast: tuple[type, Callable[[Any], Any]] | None = None
+    #: Builds an :class:`Inline` fast path from the call's arguments when every one is a
+    #: constant (after ``prepare``); only for transforms that are pure functions of them.
+    inline: Inliner | None = None
 
     @property
     def required(self) -> int:
@@ -83,11 +112,12 @@ class TransformRegistry:
         prepare: Prepare | None = None,
         replace: bool = False,
         fast: tuple[type, Callable[[Any], Any]] | None = None,
+        inline: Inliner | None = None,
     ) -> TransformDef:
         """Register ``func`` under ``name``; ``constant`` names arguments that may not be paths."""
         if not name.isidentifier() or not name.islower():
             raise ValueError(f"transform names are lower-case identifiers, got {name!r}")
-        tdef = _define(name, func, frozenset(constant), prepare, fast)
+        tdef = _define(name, func, frozenset(constant), prepare, fast, inline)
         existing = self._defs.get(name)
         if existing is not None and existing.func is not func and not replace:
             raise ValueError(f"a transform named {name!r} is already registered")
@@ -159,6 +189,7 @@ def _define(
     constant: frozenset[str],
     prepare: Prepare | None,
     fast: tuple[type, Callable[[Any], Any]] | None,
+    inline: Inliner | None = None,
 ) -> TransformDef:
     code = getattr(func, "__code__", None)
     if code is None:
@@ -178,7 +209,7 @@ def _define(
             f"transform {name!r}: a fast path is only for transforms without arguments"
         )
     varargs = bool(code.co_flags & _CO_VARARGS)
-    return TransformDef(name, func, params, defaults, varargs, constant, prepare, fast)
+    return TransformDef(name, func, params, defaults, varargs, constant, prepare, fast, inline)
 
 
 def _yaml_name(param: str) -> str:

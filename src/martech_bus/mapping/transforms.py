@@ -14,9 +14,18 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
 
-from martech_bus.mapping.registry import ENTRY_POINT_GROUP, Lookups, Prepare, TransformRegistry
+from martech_bus.mapping.registry import (
+    ENTRY_POINT_GROUP,
+    Inline,
+    Inliner,
+    Lookups,
+    Prepare,
+    TransformRegistry,
+)
 from martech_bus.mapping.values import (
     EPOCH,
+    MILLISECOND,
+    SECOND,
     UNDEFINED,
     as_datetime,
     iso8601,
@@ -78,6 +87,12 @@ def upper(value: Any) -> str:
 def trim(value: Any) -> str:
     """Strip leading and trailing whitespace."""
     return _text(value).strip()
+
+
+def _inline_method(template: str) -> Inliner:
+    """``lower``/``upper``/``trim`` on an exact ``str``: the method itself, no call of ours."""
+    inline = Inline(((str, template),), defined=True)
+    return lambda args: inline
 
 
 def truncate(value: Any, length: int) -> str:
@@ -155,6 +170,23 @@ def _prepare_round(args: dict[str, Any], lookups: Lookups) -> dict[str, Any]:
     return args
 
 
+def _inline_round(args: tuple[Any, ...]) -> Inline | None:
+    """``round`` on a Decimal, float or (for ``digits >= 0``) int, with the quantum made once."""
+    (digits,) = args
+    if not -64 <= digits <= 64:
+        return None
+    quantum = Decimal(1).scaleb(-digits)  # the same quantum round_() makes per call
+    if quantum != Decimal((0, (1,), -digits)):
+        return None
+    quantize = "{v}.quantize({q}, {half_up})"
+    cases: list[tuple[type, str]] = [(Decimal, quantize)]
+    if digits >= 0:
+        cases.append((int, "{v}"))
+    cases.append((float, "{float}({Decimal}({repr}({v})).quantize({q}, {half_up}))"))
+    objects = {"q": quantum, "half_up": ROUND_HALF_UP, "float": float, "Decimal": Decimal}
+    return Inline(tuple(cases), {**objects, "repr": repr}, defined=True)
+
+
 def _to_int(value: Any) -> int:
     if isinstance(value, str):
         if _INT_TEXT.fullmatch(value.strip()):
@@ -223,6 +255,34 @@ def _prepare_cast(args: dict[str, Any], lookups: Lookups) -> dict[str, Any]:
     return {"type_": _CASTS[target]}
 
 
+_FINITE: Final = {"low": float("-inf"), "high": float("inf"), "float": float}
+_CAST_INLINES: Final[Mapping[Callable[[Any], Any], Inline]] = {
+    _to_float: Inline(
+        (
+            # a Decimal beyond float's range becomes inf: _to_float() refuses it
+            (Decimal, "{t} if {low} < ({t} := {float}({v})) < {high} else {generic}"),
+            (float, "{v} if {low} < {v} < {high} else {generic}"),
+            (int, "{float}({v})"),
+        ),
+        _FINITE,
+        defined=True,
+    ),
+    _to_int: Inline(
+        ((int, "{v}"), (float, "{int}({v}) if {v}.is_integer() else {generic}")),
+        {"int": int},
+        defined=True,
+    ),
+    _to_str: Inline(
+        ((str, "{v}"), (int, "{str}({v})"), (float, "{str}({v})")), {"str": str}, defined=True
+    ),
+    _to_bool: Inline(((bool, "{v}"),), defined=True),
+}
+
+
+def _inline_cast(args: tuple[Any, ...]) -> Inline | None:
+    return _CAST_INLINES.get(args[0])
+
+
 def _currency_digits(code: Any) -> int:
     if not isinstance(code, str):
         raise TypeError(f"currency must be an ISO 4217 code, got {type_name(code)}")
@@ -250,6 +310,19 @@ def _prepare_minor_units(args: dict[str, Any], lookups: Lookups) -> dict[str, An
 
 
 # -- time ---------------------------------------------------------------------------------
+
+# An aware datetime minus the aware EPOCH is what as_datetime() + unix_*() compute; a naive
+# one (or a tzinfo without an offset) raises there, and the transform then reports why.
+_UNIX_SECONDS: Final = Inline(
+    ((datetime, "({v} - {epoch}) // {unit}"), (int, "{v} // {thousand}")),
+    {"epoch": EPOCH, "unit": SECOND, "thousand": 1000},
+    defined=True,
+)
+_UNIX_MILLIS: Final = Inline(
+    ((datetime, "({v} - {epoch}) // {unit}"), (int, "{v}")),
+    {"epoch": EPOCH, "unit": MILLISECOND},
+    defined=True,
+)
 
 
 def date_format(value: Any, format_: str) -> str:
@@ -280,6 +353,11 @@ def lookup(value: Any, table: Mapping[str, Any], default: Any = UNDEFINED) -> An
     raise TypeError("expects a string or integer key")
 
 
+def _inline_lookup(args: tuple[Any, ...]) -> Inline | None:
+    table, default = args
+    return Inline(((str, "{table}.get({v}, {default})"),), {"table": table, "default": default})
+
+
 def _prepare_lookup(args: dict[str, Any], lookups: Lookups) -> dict[str, Any]:
     name = _str_arg(args["table"], "table")
     if name not in lookups:
@@ -288,10 +366,6 @@ def _prepare_lookup(args: dict[str, Any], lookups: Lookups) -> dict[str, Any]:
         known = ", ".join(sorted(lookups)) or "none defined"
         raise ValueError(f"no lookup table {name!r} (tables: {known}){did_you_mean(name, lookups)}")
     return {**args, "table": lookups[name]}
-
-
-def _email(text: str) -> str:
-    return text.lower()
 
 
 def _phone(text: str) -> str:
@@ -304,7 +378,7 @@ def _as_is(text: str) -> str:
 
 
 _NORMALIZERS: Final[Mapping[str, Callable[[str], str]]] = {
-    "email": _email,
+    "email": str.lower,
     "phone": _phone,
     "as_is": _as_is,
 }
@@ -321,16 +395,31 @@ def _prepare_sha256(args: dict[str, Any], lookups: Lookups) -> dict[str, Any]:
         raise ValueError(f"normalize must be one of {', '.join(_NORMALIZERS)}, got {kind!r}")
     import hashlib  # paid only by mappings that hash
 
-    digest, norm = hashlib.sha256, _NORMALIZERS[kind]
+    digest, norm, is_hex = hashlib.sha256, _NORMALIZERS[kind], _HEX64.fullmatch
+    email, as_is = norm is str.lower, norm is _as_is
 
-    def hash_pii(value: Any) -> Any:
+    def hash_text(value: Any) -> Any:
+        # any value but an exact str: the plain rules, step by step
         text = _text(value)
         stripped = text.strip()
         if not stripped:
             return UNDEFINED
-        if _HEX64.fullmatch(stripped):
+        if is_hex(stripped):
             return stripped.lower()
-        normalized = norm(stripped if norm is not _as_is else text)
+        normalized = text if as_is else stripped.lower() if email else norm(stripped)
+        if not normalized:
+            return UNDEFINED
+        return digest(normalized.encode("utf-8")).hexdigest()
+
+    def hash_pii(value: Any) -> Any:
+        if value.__class__ is not str:
+            return hash_text(value)
+        stripped = value.strip()
+        if not stripped:
+            return UNDEFINED
+        if len(stripped) == 64 and is_hex(stripped):  # the regex only for the right length
+            return stripped.lower()
+        normalized = value if as_is else stripped.lower() if email else norm(stripped)
         if not normalized:
             return UNDEFINED
         return digest(normalized.encode("utf-8")).hexdigest()
@@ -338,46 +427,45 @@ def _prepare_sha256(args: dict[str, Any], lookups: Lookups) -> dict[str, Any]:
     return {"normalize": hash_pii}
 
 
+def _inline_sha256(args: tuple[Any, ...]) -> Inline | None:
+    """``sha256(value, normalize)`` is ``normalize(value)``: call the prepared hasher directly."""
+    return Inline(((str, "{hash}({v})"),), {"hash": args[0]})
+
+
 def json_encode_(value: Any) -> str:
     """Compact JSON text (Decimal as a string, datetimes as ISO-8601)."""
     return json_encode(value)
 
 
-_Builtin = tuple[str, Callable[..., Any], Iterable[str], Prepare | None]
+_Builtin = tuple[str, Callable[..., Any], Iterable[str], Prepare | None, Inliner | None]
 _BUILTINS: Final[tuple[_Builtin, ...]] = (
-    ("lower", lower, (), None),
-    ("upper", upper, (), None),
-    ("trim", trim, (), None),
-    ("truncate", truncate, ("length",), _prepare_truncate),
-    ("replace", replace, ("pattern", "with_"), _prepare_replace),
-    ("split", split, ("separator",), _prepare_split),
-    ("join", join, ("separator",), _prepare_join),
-    ("concat", concat, (), None),
-    ("round", round_, ("digits",), _prepare_round),
-    ("cast", cast, ("type_",), _prepare_cast),
-    ("minor_units", minor_units, (), _prepare_minor_units),
-    ("to_unix_seconds", unix_seconds, (), None),
-    ("to_unix_millis", unix_millis, (), None),
-    ("iso8601", iso8601, (), None),
-    ("date_format", date_format, ("format_",), _prepare_date_format),
-    ("lookup", lookup, ("table", "default"), _prepare_lookup),
-    ("sha256", sha256, ("normalize",), _prepare_sha256),
-    ("json_encode", json_encode_, (), None),
+    ("lower", lower, (), None, _inline_method("{v}.lower()")),
+    ("upper", upper, (), None, _inline_method("{v}.upper()")),
+    ("trim", trim, (), None, _inline_method("{v}.strip()")),
+    ("truncate", truncate, ("length",), _prepare_truncate, None),
+    ("replace", replace, ("pattern", "with_"), _prepare_replace, None),
+    ("split", split, ("separator",), _prepare_split, None),
+    ("join", join, ("separator",), _prepare_join, None),
+    ("concat", concat, (), None, None),
+    ("round", round_, ("digits",), _prepare_round, _inline_round),
+    ("cast", cast, ("type_",), _prepare_cast, _inline_cast),
+    ("minor_units", minor_units, (), _prepare_minor_units, None),
+    ("to_unix_seconds", unix_seconds, (), None, lambda args: _UNIX_SECONDS),
+    ("to_unix_millis", unix_millis, (), None, lambda args: _UNIX_MILLIS),
+    ("iso8601", iso8601, (), None, None),
+    ("date_format", date_format, ("format_",), _prepare_date_format, None),
+    ("lookup", lookup, ("table", "default"), _prepare_lookup, _inline_lookup),
+    ("sha256", sha256, ("normalize",), _prepare_sha256, _inline_sha256),
+    ("json_encode", json_encode_, (), None, None),
 )
-# Text transforms on a str skip the type check and the Python call.
-_FAST: Final[Mapping[str, tuple[type, Callable[[Any], Any]]]] = {
-    "lower": (str, str.lower),
-    "upper": (str, str.upper),
-    "trim": (str, str.strip),
-}
 
 
 def new_registry(*, builtins: bool = True, entry_points: bool = True) -> TransformRegistry:
     """A fresh registry (with the built-ins unless told otherwise)."""
     registry = TransformRegistry(entry_point_group=ENTRY_POINT_GROUP if entry_points else None)
     if builtins:
-        for name, func, constant, prepare in _BUILTINS:
-            registry.register(name, func, constant=constant, prepare=prepare, fast=_FAST.get(name))
+        for name, func, constant, prepare, inline in _BUILTINS:
+            registry.register(name, func, constant=constant, prepare=prepare, inline=inline)
     return registry
 
 

@@ -36,8 +36,8 @@ class _Undefined:
 UNDEFINED: Final = _Undefined()
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_SECOND: Final = timedelta(seconds=1)
-_MILLISECOND: Final = timedelta(milliseconds=1)
+SECOND: Final = timedelta(seconds=1)
+MILLISECOND: Final = timedelta(milliseconds=1)
 
 
 def type_name(value: object) -> str:
@@ -107,14 +107,14 @@ def unix_seconds(value: object) -> int:
     """Whole seconds since the epoch (floored)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value // 1000
-    return (as_datetime(value) - EPOCH) // _SECOND
+    return (as_datetime(value) - EPOCH) // SECOND
 
 
 def unix_millis(value: object) -> int:
     """Whole milliseconds since the epoch (floored)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    return (as_datetime(value) - EPOCH) // _MILLISECOND
+    return (as_datetime(value) - EPOCH) // MILLISECOND
 
 
 def iso8601(value: object) -> str:

@@ -34,7 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import Rate, measure, rate_rows, table
+from benchmarks.harness import Rate, measure, measure_interleaved, rate_rows, table
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPING = ROOT / "adapters" / "meta_capi" / "mappings" / "order_completed.yaml"
@@ -304,14 +304,18 @@ def _events() -> list[Event]:
     ]
 
 
-def _rate(
-    name: str, mapping: Callable[[Event], Payload], events: list[Event], repeats: int
-) -> Rate:
+def _applier(mapping: Callable[[Event], Payload], events: list[Event]) -> Callable[[], None]:
     def apply_all() -> None:
         for event in events:
             mapping(event)
 
-    once = measure(name, apply_all, count=1, repeats=repeats)
+    return apply_all
+
+
+def _rate(
+    name: str, mapping: Callable[[Event], Payload], events: list[Event], repeats: int
+) -> Rate:
+    once = measure(name, _applier(mapping, events), count=1, repeats=repeats)
     return Rate(name, once.per_second * len(events))
 
 
@@ -337,8 +341,17 @@ def run() -> str:
                     f"update the contenders):\n{got}\n{expected}"
                 )
     events = [distinct[n % len(distinct)] for n in range(COUNT)]
-    rates = [_rate(name, mapping, events, repeats) for name, mapping, repeats in contenders]
-    hand, ours, jmes, glom = rates
+    # The two close contenders alternate (their ratio is the target); the slow ones run once.
+    hand, ours = (
+        Rate(rate.name, rate.per_second * len(events))
+        for rate in measure_interleaved(
+            [(name, _applier(mapping, events)) for name, mapping, _ in contenders[:2]], count=1
+        )
+    )
+    jmes, glom = (
+        _rate(name, mapping, events, repeats) for name, mapping, repeats in contenders[2:]
+    )
+    rates = [hand, ours, jmes, glom]
     return (
         f"{COUNT:,} events, baseline: the hand-written function.\n\n"
         + table(rate_rows(rates, hand))

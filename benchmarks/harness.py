@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -46,3 +46,23 @@ def table(
 def rate_rows(rates: list[Rate], baseline: Rate) -> list[tuple[str, str, str]]:
     """Table rows of ``rates`` with their ratio to ``baseline``."""
     return [(r.name, f"{r.per_second:,.0f}", f"{r.ratio_to(baseline):.2f}x") for r in rates]
+
+
+def measure_interleaved(
+    contenders: Sequence[tuple[str, Callable[[], object]]], *, count: int, rounds: int = 7
+) -> list[Rate]:
+    """Like ``measure`` for several contenders, alternating them round by round.
+
+    On a shared machine the load changes over seconds; alternating exposes every
+    contender to the same conditions, so their ratio holds even when rates drift.
+    """
+    best = [float("inf")] * len(contenders)
+    for _ in range(rounds):
+        for index, (_, operation) in enumerate(contenders):
+            started = time.perf_counter()
+            for _ in range(count):
+                operation()
+            best[index] = min(best[index], time.perf_counter() - started)
+    return [
+        Rate(name, count / elapsed) for (name, _), elapsed in zip(contenders, best, strict=True)
+    ]

@@ -7,6 +7,7 @@ chosen by configuration (explicit argument > ``MARTECH_BUS_*`` > default):
 |---|---|
 | ``MARTECH_BUS_DLQ`` | ``sqlite`` (default), ``sqlite:PATH``, ``jsonl[:PATH]``, ``memory``, ``sqs:QUEUE_URL`` |
 | ``MARTECH_BUS_IDEMPOTENCY`` | ``sqlite`` (default), ``sqlite:PATH``, ``memory``, ``dynamodb:TABLE`` |
+| ``MARTECH_BUS_BUFFER`` | ``sqlite`` (default), ``sqlite:PATH``, ``memory``, ``sqs:QUEUE_URL`` (see ``martech_bus.buffer``) |
 | ``MARTECH_BUS_FLAGS`` | ``yaml`` (default, ``flags.yaml``), ``yaml:PATH``, ``env``, ``memory``, ``ssm:/PREFIX`` (see ``martech_bus.routing``) |
 
 Files default to ``MARTECH_BUS_DATA_DIR`` (``./.martech-bus/``).

@@ -8,7 +8,7 @@ import typer
 from typer.exceptions import Abort, Exit, TyperException
 
 from martech_bus._version import __version__
-from martech_bus.cli import connector, dev, dlq, flag, mapping, schema
+from martech_bus.cli import connector, dev, dlq, flag, gateway, mapping, schema
 from martech_bus.cli.output import EXIT_BAD_INPUT, show_error
 from martech_bus.errors import MartechBusError
 
@@ -25,6 +25,7 @@ app.add_typer(dlq.app, name="dlq")
 app.add_typer(dev.app, name="dev")
 app.add_typer(flag.app, name="flag")
 app.add_typer(connector.app, name="connector")
+app.add_typer(gateway.app, name="gateway")
 
 
 def _show_version(value: bool) -> None:

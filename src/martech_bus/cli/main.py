@@ -8,7 +8,7 @@ import typer
 from typer.exceptions import Abort, Exit, TyperException
 
 from martech_bus._version import __version__
-from martech_bus.cli import connector, dev, dlq, flag, gateway, mapping, schema
+from martech_bus.cli import bus, connector, dev, dlq, flag, gateway, mapping, schema
 from martech_bus.cli.output import EXIT_BAD_INPUT, show_error
 from martech_bus.errors import MartechBusError
 
@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(schema.app, name="schema")
 app.add_typer(mapping.app, name="mapping")
+app.add_typer(bus.app, name="bus")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(dev.app, name="dev")
 app.add_typer(flag.app, name="flag")

@@ -1,0 +1,142 @@
+"""Kafka record headers: CloudEvents binary mode, plus where the value's schema comes from.
+
+CloudEvents Kafka binding, binary content mode: the record value is the event
+data as-is, the attributes are ``ce_``-prefixed headers and ``content-type`` is
+``datacontenttype``. martech-bus writes:
+
+| header | value |
+| --- | --- |
+| ``ce_specversion`` | ``1.0`` |
+| ``ce_id`` | the event's ``event_id`` |
+| ``ce_source`` | ``/martech/`` + the event's ``source`` (``cloudevents.source_prefix``), percent-encoded |
+| ``ce_type`` | ``martech.`` + the event type, e.g. ``martech.order_completed`` |
+| ``ce_time`` | ``occurred_at`` in RFC 3339, UTC, ``Z`` |
+| ``content-type`` | ``application/avro``; the value is Confluent-framed (magic byte, schema id, body) |
+| ``martech_schema_subject`` / ``martech_schema_version`` | the catalogue subject and version written |
+| ``martech_schema_fingerprint`` | SHA-256 (hex) of the schema's Parsing Canonical Form |
+| ``martech_integration`` / ``martech_mapping_version`` | when the caller names them |
+| ``traceparent`` | W3C trace context, when the event carries one |
+
+``ce_id`` + ``ce_source`` is unique per event; consumers dedupe by ``ce_id``
+(= ``event_id``). The header values are UTF-8.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+from urllib.parse import quote
+
+SPEC_VERSION: Final = "1.0"
+#: The record value is Avro; the Confluent frame around it is what every Confluent
+#: deserializer expects, and its schema id resolves in the configured registry.
+CONTENT_TYPE: Final = "application/avro"
+
+CE_ID: Final = "ce_id"
+CE_SOURCE: Final = "ce_source"
+CE_TYPE: Final = "ce_type"
+CE_SPECVERSION: Final = "ce_specversion"
+CE_TIME: Final = "ce_time"
+CONTENT_TYPE_HEADER: Final = "content-type"
+SCHEMA_SUBJECT: Final = "martech_schema_subject"
+SCHEMA_VERSION: Final = "martech_schema_version"
+SCHEMA_FINGERPRINT: Final = "martech_schema_fingerprint"
+INTEGRATION: Final = "martech_integration"
+MAPPING_VERSION: Final = "martech_mapping_version"
+TRACEPARENT: Final = "traceparent"
+
+Headers = list[tuple[str, bytes]]
+_SOURCE_CACHE_LIMIT: Final = 4096
+
+
+def rfc3339(moment: datetime) -> str:
+    """An aware datetime as RFC 3339 in UTC with a ``Z``: milliseconds, or microseconds if needed."""
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    spec = "milliseconds" if utc.microsecond % 1000 == 0 else "microseconds"
+    # An aware UTC datetime ends in "+00:00": swap it for "Z" (cheaper than a naive copy).
+    return utc.isoformat(timespec=spec)[:-6] + "Z"
+
+
+class HeaderBuilder:
+    """Builds the headers of one schema version's records; the constant part is built once."""
+
+    def __init__(
+        self,
+        *,
+        event_type: str,
+        subject: str,
+        version: int,
+        fingerprint: str,
+        source_prefix: str = "/martech/",
+        type_prefix: str = "martech.",
+        integration: str | None = None,
+        mapping_version: int | None = None,
+    ) -> None:
+        constant: Headers = [
+            (CE_SPECVERSION, SPEC_VERSION.encode()),
+            (CE_TYPE, f"{type_prefix}{event_type}".encode()),
+            (CONTENT_TYPE_HEADER, CONTENT_TYPE.encode()),
+            (SCHEMA_SUBJECT, subject.encode()),
+            (SCHEMA_VERSION, str(version).encode()),
+            (SCHEMA_FINGERPRINT, fingerprint.encode()),
+        ]
+        if integration is not None:
+            constant.append((INTEGRATION, integration.encode()))
+        if mapping_version is not None:
+            constant.append((MAPPING_VERSION, str(mapping_version).encode()))
+        self.constant: tuple[tuple[str, bytes], ...] = tuple(constant)
+        self._source_prefix = source_prefix
+        self._sources: dict[str, bytes] = {}
+
+    def source(self, source: str) -> bytes:
+        """``ce_source`` for an event ``source`` (few distinct values: cached)."""
+        cached = self._sources.get(source)
+        if cached is None:
+            cached = f"{self._source_prefix}{quote(source, safe='')}".encode()
+            if len(self._sources) < _SOURCE_CACHE_LIMIT:
+                self._sources[source] = cached
+        return cached
+
+    def build(self, datum: Mapping[str, Any]) -> Headers:
+        """The headers of one validated event (datum form)."""
+        headers: Headers = [
+            (CE_ID, datum["event_id"].encode()),
+            (CE_SOURCE, self.source(datum["source"])),
+            (CE_TIME, rfc3339(datum["occurred_at"]).encode()),
+            *self.constant,
+        ]
+        trace = datum.get("traceparent")
+        if trace:
+            headers.append((TRACEPARENT, trace.encode()))
+        return headers
+
+
+def header_dict(headers: Iterable[tuple[str, bytes | None]] | None) -> dict[str, str]:
+    """Headers as ``{name: text}`` (undecodable bytes shown with replacement characters)."""
+    return {
+        name: value.decode("utf-8", "replace") if value is not None else ""
+        for name, value in (headers or ())
+    }
+
+
+__all__ = [
+    "CE_ID",
+    "CE_SOURCE",
+    "CE_SPECVERSION",
+    "CE_TIME",
+    "CE_TYPE",
+    "CONTENT_TYPE",
+    "CONTENT_TYPE_HEADER",
+    "INTEGRATION",
+    "MAPPING_VERSION",
+    "SCHEMA_FINGERPRINT",
+    "SCHEMA_SUBJECT",
+    "SCHEMA_VERSION",
+    "SPEC_VERSION",
+    "TRACEPARENT",
+    "HeaderBuilder",
+    "Headers",
+    "header_dict",
+    "rfc3339",
+]

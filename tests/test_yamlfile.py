@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from martech_bus.errors import ConfigError
+from martech_bus.yamlfile import loader
 from martech_bus.yamlfile.loader import (
     DEFAULT_MAX_BYTES,
     max_bytes_setting,
@@ -14,6 +15,7 @@ from martech_bus.yamlfile.loader import (
     read_yaml_file,
 )
 from martech_bus.yamlfile.nodes import YMap, YScalar, YSeq, to_python
+from tests.conftest import REPO_ROOT
 
 
 def refused(text: str) -> ConfigError:
@@ -217,3 +219,85 @@ def test_callers_choose_the_error_type_raised() -> None:
 
     with pytest.raises(MappingError, match="duplicate"):
         parse_yaml("a: 1\na: 2\n", file="m.yaml", error=MappingError)
+
+
+# -- the libyaml reading: the same trees and the same errors as the pure-Python one ------------
+
+
+def _outcome(text: str) -> object:
+    try:
+        return parse_yaml(text, file="f.yaml")
+    except ConfigError as exc:
+        return ("refused", str(exc))
+
+
+def _pure_python_outcome(text: str, monkeypatch: pytest.MonkeyPatch) -> object:
+    with monkeypatch.context() as patch:
+        patch.setattr(loader, "_LIBYAML", None)
+        return _outcome(text)
+
+
+_REPOSITORY_YAML = sorted(
+    path.relative_to(REPO_ROOT)
+    for folder in ("adapters", "schemas", "examples", "docs")
+    for path in (REPO_ROOT / folder).rglob("*.y*ml")
+)
+
+
+@pytest.mark.parametrize("path", _REPOSITORY_YAML, ids=str)
+def test_every_yaml_file_of_the_repository_reads_the_same_with_libyaml(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (REPO_ROOT / path).read_text(encoding="utf-8")
+    assert _outcome(text) == _pure_python_outcome(text, monkeypatch)
+
+
+@pytest.mark.skipif(loader._LIBYAML is None, reason="PyYAML without libyaml")
+def test_a_plain_file_is_read_by_libyaml() -> None:
+    text = "name: x\nlist: [1, 'two', {three: 3.5}]\nblock:\n  - a: null\n    b: |\n      text\n"
+    tree = loader._parse_with_libyaml(text)
+    assert tree is not None
+    assert to_python(tree) == {
+        "name": "x",
+        "list": [1, "two", {"three": 3.5}],
+        "block": [{"a": None, "b": "text\n"}],
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # libyaml places these empty values elsewhere than PyYAML
+        "a: {round: }\n",
+        "a: {path: ,b}\n",
+        "a: [b: ]\n",
+        "---",
+        "---\n",
+        # libyaml accepts these, PyYAML refuses them
+        "a: |-#\n  text\n",
+        "a:\tb\n",
+        "a: {b: c ?d}\n",
+        # left to PyYAML whatever libyaml makes of them
+        "? a\n: b\n",
+        "\ufeffa: b\n",
+        "a: b\u2028c: d\n",
+        "%YAML 1.1\n---\na: 1\n",
+        "a: &x 1\nb: *x\n",
+        "a: !!str 1\n",
+        "a: [*]\n",
+        # the strict checks, then plain YAML errors
+        "a: 1\na: 2\n",
+        "a: yes\n",
+        "<<: {a: 1}\n",
+        "a: " + "[" * 70 + "]" * 70 + "\n",
+        "a: [1, 2\nb: 3\n",
+        "a: b: c\n",
+        "# only a comment\n",
+        "a: 1\n---\nb: 2\n",
+        # where both agree
+        "a:\nb:\n  -\n  - c\n",
+        "a: 'x[*].y'\nb: x[*].y\nc: \"&a *b !c\"\n",
+    ],
+)
+def test_libyaml_and_pure_python_readings_agree(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _outcome(text) == _pure_python_outcome(text, monkeypatch)

@@ -25,17 +25,14 @@ from martech_bus.errors import (
 )
 
 if TYPE_CHECKING:
-    from martech_bus.schema.compat import (
-        CompatibilityMode,
-        CompatibilityResult,
-        check_compatibility,
-    )
+    from martech_bus.schema.compat import CompatibilityResult, check_compatibility
+    from martech_bus.schema.modes import CompatibilityMode
     from martech_bus.schema.registry import SchemaRegistry
 
 _LAZY = {
     "SchemaRegistry": "martech_bus.schema.registry",
     "check_compatibility": "martech_bus.schema.compat",
-    "CompatibilityMode": "martech_bus.schema.compat",
+    "CompatibilityMode": "martech_bus.schema.modes",
     "CompatibilityResult": "martech_bus.schema.compat",
 }
 

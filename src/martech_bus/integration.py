@@ -42,7 +42,7 @@ BREAKER_RESET_SECONDS = 30.0
 
 def default_http_client() -> HttpClient:
     """A pooled httpx client with bounded timeouts (httpx is imported here, not at import time)."""
-    import httpx
+    from martech_bus.sinks._httpx import httpx  # without its CLI (rich, click): see there
 
     timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
     return httpx.Client(timeout=timeout, limits=httpx.Limits(max_connections=20))

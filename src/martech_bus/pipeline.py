@@ -24,13 +24,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from martech_bus.errors import MappingError, ValidationError
-from martech_bus.sinks.base import Delivery, Outcome, OutcomeKind, Sink
-from martech_bus.sinks.dlq import BUS, DIRECT, DeadLetter, DeadLetterStore, new_id
+from martech_bus.sinks.base import BUS, DIRECT, Delivery, Outcome, OutcomeKind, Sink
 
 if TYPE_CHECKING:
     from martech_bus.idempotency.base import Claim, IdempotencyStore
     from martech_bus.observability.metrics import Metrics
     from martech_bus.schema.registry import SchemaRegistry
+    from martech_bus.sinks.dlq import DeadLetterStore
 
 logger = logging.getLogger("martech_bus.pipeline")
 
@@ -146,6 +146,8 @@ class Pipeline:
     # -- stages -----------------------------------------------------------------------
 
     def _invalid(self, raw: Any, error: ValidationError) -> EventResult:
+        from martech_bus.sinks.dlq import DeadLetter, new_id  # on first use: a lighter cold start
+
         event_id = raw.get("event_id") if isinstance(raw, Mapping) else None
         event_id = event_id if isinstance(event_id, str) else None
         problems = tuple(str(p) for p in error.problems) or (error.message,)
@@ -263,6 +265,8 @@ class Pipeline:
         return settled
 
     def _dead_letter(self, route: VendorRoute, delivery: Delivery, outcome: Outcome) -> Outcome:
+        from martech_bus.sinks.dlq import DeadLetter
+
         record = DeadLetter.from_outcome(delivery, outcome, route=route.route, now=self.now())
         self.dead_letters.put(record)
         return Outcome(

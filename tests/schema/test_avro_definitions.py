@@ -181,6 +181,38 @@ def test_the_content_digest_ignores_docs() -> None:
     assert fingerprints(plain).content == fingerprints(dict(plain, doc="About things.")).content
 
 
+def test_deferred_fingerprints_are_the_same_value_computed_on_first_use() -> None:
+    schema = record({"name": "email", "type": "string", "doc": "E."})
+    eager, deferred = fingerprints(schema), fingerprints(schema, deferred=True)
+
+    assert deferred.content == eager.content
+    assert (deferred.canonical, deferred.sha256, deferred.rabin64) == (
+        eager.canonical,
+        eager.sha256,
+        eager.rabin64,
+    )
+    assert deferred == eager
+    assert hash(deferred) == hash(eager)
+    assert repr(deferred) == repr(eager)
+    assert repr(eager).startswith("Fingerprints(canonical='")
+
+
+def test_deferred_fingerprints_stay_an_immutable_dataclass() -> None:
+    import copy
+    import dataclasses
+    import pickle
+
+    schema = record({"name": "a", "type": "int"})
+    prints = fingerprints(schema, deferred=True)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        prints.content = "x"  # type: ignore[misc]
+    copied = pickle.loads(pickle.dumps(prints))  # before the deferred fields are computed
+    assert copied == prints == copy.deepcopy(prints)
+    assert dataclasses.asdict(prints) == dataclasses.asdict(fingerprints(schema))
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = fingerprints(schema, deferred=True).nope
+
+
 def test_a_field_whose_type_is_an_inline_object_is_checked_without_crashing() -> None:
     nested = {"type": {"type": "array", "items": "strnig"}}
     (problem,) = problems_of(record({"name": "a", "type": nested}))

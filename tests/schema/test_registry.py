@@ -78,6 +78,14 @@ def test_schema_ids_derive_from_the_content_digest(registry: SchemaRegistry) -> 
     assert 0 < entry.schema_id < 2**31
 
 
+def test_every_version_carries_the_fingerprints_of_its_schema(registry: SchemaRegistry) -> None:
+    from martech_bus.schema.avro import fingerprints
+
+    for entry in registry:
+        assert entry.fingerprints == fingerprints(entry.schema)
+        assert entry.fingerprints.rabin64 == fingerprints(entry.schema).rabin64
+
+
 def test_schema_ids_are_stable_across_loads(schemas_dir: Path, registry: SchemaRegistry) -> None:
     again = SchemaRegistry.load(schemas_dir)
     assert [e.schema_id for e in again] == [e.schema_id for e in registry]

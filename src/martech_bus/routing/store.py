@@ -245,9 +245,7 @@ class FlagStore(ABC):
         self._check_writable()
         check_integration(integration)
         if not reason or not reason.strip():
-            raise ConfigError(
-                f"{integration}: a flip needs a reason (the audit trail keeps it)"
-            )
+            raise ConfigError(f"{integration}: a flip needs a reason (the audit trail keeps it)")
         current = self._read(integration)
         found = 0 if current is None else current.version
         if expected_version is not None and expected_version != found:

@@ -11,16 +11,13 @@ from typing import TYPE_CHECKING
 from martech_bus._lazy import lazy_getattr
 
 if TYPE_CHECKING:
-    from martech_bus.schema.compat import (
-        CompatibilityMode,
-        CompatibilityResult,
-        check_compatibility,
-    )
+    from martech_bus.schema.compat import CompatibilityResult, check_compatibility
+    from martech_bus.schema.modes import CompatibilityMode
     from martech_bus.schema.registry import SchemaRegistry
 
 _LAZY = {
     "check_compatibility": "martech_bus.schema.compat",
-    "CompatibilityMode": "martech_bus.schema.compat",
+    "CompatibilityMode": "martech_bus.schema.modes",
     "CompatibilityResult": "martech_bus.schema.compat",
     "SchemaRegistry": "martech_bus.schema.registry",
 }

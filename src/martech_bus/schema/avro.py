@@ -340,7 +340,7 @@ def parse_schema(schema: Any, *, file: str | None = None) -> Any:
         raise SchemaError(f"invalid Avro schema: {exc}", location=Location(file=file)) from None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Fingerprints:
     """Avro Parsing Canonical Form and its fingerprints (hex), plus a content digest.
 
@@ -348,6 +348,10 @@ class Fingerprints:
     attributes, so two schemas differing only in a decimal's scale share it.
     ``content`` hashes everything but docs: it identifies a schema *version*
     (schema ids, "was this published version edited?").
+
+    ``fingerprints(schema, deferred=True)`` knows ``content`` at once and computes
+    the other fields on first access: they need fastavro (~45 ms to import), which
+    loading a catalogue for the sprint path never needs otherwise.
     """
 
     canonical: str
@@ -355,19 +359,40 @@ class Fingerprints:
     rabin64: str
     content: str
 
+    def __getattr__(self, name: str) -> str:
+        # Reached only for a field a deferred instance has not computed yet.
+        schema = self.__dict__.get("_schema", _NOT_DEFERRED)
+        if schema is _NOT_DEFERRED or name not in _DEFERRED_FIELDS:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        computed = dict(zip(_DEFERRED_FIELDS, _canonical_forms(schema), strict=True))
+        self.__dict__.update(computed)  # two threads may both compute it: the same values
+        self.__dict__.pop("_schema", None)
+        return computed[name]
 
-def fingerprints(schema: Any) -> Fingerprints:
-    """Parsing Canonical Form with its SHA-256 and CRC-64-AVRO (Rabin) fingerprints."""
+
+_DEFERRED_FIELDS: Final = ("canonical", "sha256", "rabin64")
+_NOT_DEFERRED: Final = object()
+
+
+def fingerprints(schema: Any, *, deferred: bool = False) -> Fingerprints:
+    """Parsing Canonical Form with its SHA-256 and CRC-64-AVRO (Rabin) fingerprints.
+
+    ``deferred=True``: only ``content`` now, the rest on first use (see ``Fingerprints``).
+    """
+    decoded = as_schema_json(schema)
+    content = content_digest(decoded)
+    if deferred:
+        made = object.__new__(Fingerprints)
+        made.__dict__.update(content=content, _schema=decoded)
+        return made
+    return Fingerprints(*_canonical_forms(decoded), content)
+
+
+def _canonical_forms(decoded: Any) -> tuple[str, str, str]:
     from fastavro.schema import fingerprint, to_parsing_canonical_form
 
-    decoded = as_schema_json(schema)
     canonical = to_parsing_canonical_form(decoded)
-    return Fingerprints(
-        canonical=canonical,
-        sha256=fingerprint(canonical, "SHA-256"),
-        rabin64=fingerprint(canonical, "CRC-64-AVRO"),
-        content=content_digest(decoded),
-    )
+    return canonical, fingerprint(canonical, "SHA-256"), fingerprint(canonical, "CRC-64-AVRO")
 
 
 def content_digest(schema: Any) -> str:

@@ -11,7 +11,6 @@ registries").
 
 from __future__ import annotations
 
-import enum
 import json
 import re
 from collections.abc import Sequence
@@ -22,32 +21,10 @@ import fastavro
 from fastavro.schema import SchemaParseException, UnknownType
 
 from martech_bus.errors import Location, SchemaError
+from martech_bus.schema.modes import CompatibilityMode
 
 #: An Avro schema as JSON text, or as an already-parsed JSON value.
 AvroSchema: TypeAlias = str | dict[str, Any] | list[Any]
-
-
-class CompatibilityMode(enum.StrEnum):
-    """Registry compatibility modes (Confluent Schema Registry / Karapace)."""
-
-    BACKWARD = "BACKWARD"
-    BACKWARD_TRANSITIVE = "BACKWARD_TRANSITIVE"
-    FORWARD = "FORWARD"
-    FORWARD_TRANSITIVE = "FORWARD_TRANSITIVE"
-    FULL = "FULL"
-    FULL_TRANSITIVE = "FULL_TRANSITIVE"
-    NONE = "NONE"
-
-    @classmethod
-    def parse(cls, value: str) -> CompatibilityMode:
-        """The mode named by ``value`` (case-insensitive); SchemaError when there is none."""
-        try:
-            return cls(str(value).strip().upper())
-        except ValueError:
-            valid = ", ".join(mode.value for mode in cls)
-            raise SchemaError(
-                f"unknown compatibility mode {value!r}; valid modes: {valid}"
-            ) from None
 
 
 _NEW_READS_OLD = frozenset(

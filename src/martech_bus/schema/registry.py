@@ -285,7 +285,7 @@ class _CatalogueLoader:
         return SchemaRegistry(infos, versions, self.root)
 
     def read_index(self) -> dict[str, SubjectInfo]:
-        from martech_bus.schema.compat import CompatibilityMode
+        from martech_bus.schema.modes import CompatibilityMode  # not .compat: fastavro
 
         index_path = self.root / REGISTRY_FILE
         raw = _read_yaml(index_path)
@@ -355,7 +355,7 @@ class _CatalogueLoader:
         if not isinstance(schema, Mapping) or schema.get("type") != "record":
             self.fail("a canonical event schema must be a record", file=str(path))
             return None
-        prints = fingerprints(schema)
+        prints = fingerprints(schema, deferred=True)  # the id needs only .content: no fastavro
         return RegisteredSchema(
             subject, version, embedded_schema_id(prints.content), schema, prints, path
         )

@@ -5,7 +5,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
+
+#: Routes a delivery takes (kept with a dead letter, so a replay goes the same way).
+DIRECT: Final = "direct"  # the sprint path: entry point -> vendor
+BUS: Final = "bus"  # the marathon path: Kafka connector -> vendor
 
 
 class OutcomeKind(enum.StrEnum):

@@ -23,12 +23,11 @@ from typing import Any, Final, Self
 from martech_bus import redaction as redact
 from martech_bus import typed_json
 from martech_bus.errors import Location, MartechBusError
-from martech_bus.sinks.base import Delivery, Outcome
+from martech_bus.sinks.base import BUS as BUS  # re-exported: routes live in sinks.base
+from martech_bus.sinks.base import DIRECT, Delivery, Outcome
 
 #: Version of the stored JSON form; a reader refuses versions it does not know.
 FORMAT: Final = 1
-DIRECT: Final = "direct"  # the sprint path: entry point -> vendor
-BUS: Final = "bus"  # the marathon path: Kafka connector -> vendor
 Now = Callable[[], datetime]
 
 

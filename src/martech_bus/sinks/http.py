@@ -47,7 +47,7 @@ from typing import Any, ClassVar, Literal, Protocol, Self, cast, get_args
 from urllib.parse import quote, quote_plus, urlencode
 
 try:
-    import httpx
+    from martech_bus.sinks._httpx import httpx  # without its CLI (rich, click): see there
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("HTTP delivery needs httpx: pip install 'martech-bus[http]'") from exc
 

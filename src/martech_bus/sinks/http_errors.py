@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-import httpx
-
 from martech_bus.errors import DeliveryError, TerminalDeliveryError, TransientDeliveryError
+from martech_bus.sinks._httpx import httpx
 
 TRANSIENT = TransientDeliveryError
 TERMINAL = TerminalDeliveryError

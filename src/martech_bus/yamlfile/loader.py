@@ -7,6 +7,13 @@ size limit, and unquoted scalars whose type depends on the YAML version (``NO``,
 ``yes``, ``012345``, ``0x1F``, ``1e3``, ``12:30:00``, ``2024-01-01``). Plain
 ``true``/``false``/``null``, decimal integers and decimal floats keep their types.
 The result is a :mod:`~martech_bus.yamlfile.nodes` tree with 1-based lines and columns.
+
+PyYAML's pure-Python scanner and parser take ~3 ms per kilobyte, which a Lambda
+cold start pays for every adapter manifest and mapping file. When PyYAML has
+libyaml, its scanner and parser feed the same composer, strict checks and
+conversion. Text that libyaml reads differently (``_PURE_PYTHON_ONLY``) and any
+text with a problem are read the pure-Python way, so trees, positions and error
+messages are the same either way (a test compares both readings).
 """
 
 from __future__ import annotations
@@ -17,8 +24,11 @@ from pathlib import Path
 from typing import Any, Final
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from martech_bus.config import setting
 from martech_bus.errors import ConfigError, Location, MartechBusError
@@ -55,15 +65,13 @@ class _RefusedError(Exception):
         self.path = path
 
 
-class StrictLoader(yaml.SafeLoader):
-    """A ``SafeLoader`` that refuses aliases, anchors, explicit tags and deep nesting."""
+class _StrictComposer(Composer):
+    """The composer with the strict checks: no aliases, anchors, explicit tags or deep nesting."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
+    _depth = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
+        event = self.peek_event()  # type: ignore[attr-defined]
         if isinstance(event, AliasEvent):
             raise _RefusedError(
                 f"aliases (*{event.anchor}) are not allowed in mapping files; write the value out",
@@ -87,6 +95,58 @@ class StrictLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+class StrictLoader(_StrictComposer, yaml.SafeLoader):
+    """A ``SafeLoader`` that refuses aliases, anchors, explicit tags and deep nesting."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
+
+    class _LibyamlStrictLoader(_StrictComposer, CParser, SafeConstructor, Resolver):
+        """``StrictLoader`` with libyaml's scanner and parser (events) under the same composer."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            self._depth = 0
+
+        def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+            node = super().compose_node(parent, index)
+            if (
+                isinstance(node, ScalarNode)
+                and node.style is None
+                and node.value == ""
+                and (parent is None or (isinstance(parent, CollectionNode) and parent.flow_style))
+            ):
+                # An empty value in a flow collection ({a: }) or an empty document: libyaml
+                # places it at the next token, PyYAML right after the colon or the "---".
+                raise _RefusedError("an empty value placed differently", node.start_mark)
+            return node
+
+        def compose_scalar_node(self, anchor: dict[Any, Node]) -> ScalarNode:
+            node = super().compose_scalar_node(anchor)
+            if node.style == "":  # libyaml's "plain"; PyYAML's is None
+                node.style = None
+            return node
+
+    _LIBYAML: type[_LibyamlStrictLoader] | None = _LibyamlStrictLoader
+else:  # pragma: no cover - PyYAML built without libyaml
+    _LIBYAML = None
+
+# Text that libyaml reads differently from PyYAML (found by differential fuzzing): "?"
+# (flow mappings), tabs (libyaml takes them as separators in more places), a comment
+# right after a block scalar indicator ("|-#"); and, to be safe, a byte-order mark, NEL /
+# LS / PS (line breaks to YAML 1.1 only) and directives. Anchors, aliases and tags need no
+# such care: the composer refuses them from libyaml's events as from PyYAML's.
+_PURE_PYTHON_ONLY: Final = re.compile(r"[?\t\ufeff\x85\u2028\u2029]|^%|[|>][-+0-9]*#", re.MULTILINE)
 
 
 def max_bytes_setting(explicit: int | None = None) -> int:
@@ -134,6 +194,9 @@ def parse_yaml(
     """Strictly parse YAML text into a positioned node tree."""
     limit = max_bytes_setting(max_bytes)
     _check_size(len(text.encode("utf-8", "surrogatepass")), limit, file, error)
+    fast = _parse_with_libyaml(text)
+    if fast is not None:
+        return fast
     loader = StrictLoader(text)
     try:
         root = loader.get_single_node()
@@ -152,6 +215,20 @@ def parse_yaml(
         loader.dispose()
 
 
+def _parse_with_libyaml(text: str) -> YNode | None:
+    """The tree read by libyaml, or None to leave the text to the pure-Python reading."""
+    if _LIBYAML is None or _PURE_PYTHON_ONLY.search(text) is not None:
+        return None
+    loader = _LIBYAML(text)
+    try:
+        root = loader.get_single_node()
+        return None if root is None else _convert(root, loader, "")
+    except Exception:  # the pure-Python reading reports it, word for word
+        return None
+    finally:
+        loader.dispose()
+
+
 def _check_size(size: int, limit: int, file: str | None, error: type[MartechBusError]) -> None:
     if size > limit:
         raise error(
@@ -166,7 +243,7 @@ def _where(file: str | None, mark: Any, path: str = "") -> Location:
     return Location(file=file, line=mark.line + 1, column=mark.column + 1, path=path or None)
 
 
-def _convert(node: Node, loader: StrictLoader, path: str) -> YNode:
+def _convert(node: Node, loader: SafeConstructor, path: str) -> YNode:
     """Nodes -> positioned tree; ``path`` (``output.user_data.em``) is reported with errors."""
     line, column = node.start_mark.line + 1, node.start_mark.column + 1
     if isinstance(node, ScalarNode):
@@ -201,7 +278,7 @@ def _convert(node: Node, loader: StrictLoader, path: str) -> YNode:
     return YMap(tuple(entries), line, column)
 
 
-def _scalar(node: ScalarNode, loader: StrictLoader, path: str) -> YScalar:
+def _scalar(node: ScalarNode, loader: SafeConstructor, path: str) -> YScalar:
     line, column = node.start_mark.line + 1, node.start_mark.column + 1
     text: str = node.value
     if node.style is not None:  # quoted or block scalar: always a string

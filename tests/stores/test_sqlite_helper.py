@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,21 @@ def test_data_files_default_to_the_data_dir(
 def test_an_in_memory_database_needs_no_directory() -> None:
     with Database(MEMORY, schema=SCHEMA, synchronous="NORMAL") as db, db.transaction() as conn:
         conn.execute("INSERT INTO t VALUES (1)")
+
+
+def test_a_commit_that_fails_leaves_the_connection_usable(tmp_path: Path) -> None:
+    schema = (
+        "CREATE TABLE IF NOT EXISTS parent (id INTEGER PRIMARY KEY);"
+        "CREATE TABLE IF NOT EXISTS child (parent INTEGER"
+        " REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)"
+    )
+    with Database(tmp_path / "db.sqlite3", schema=schema) as db:
+        with db.reading() as conn:
+            conn.execute("PRAGMA foreign_keys = ON")  # a deferred check fails at COMMIT
+        with pytest.raises(sqlite3.IntegrityError), db.transaction() as conn:
+            conn.execute("INSERT INTO child VALUES (42)")
+        with db.transaction() as conn:
+            conn.execute("INSERT INTO parent VALUES (42)")
+        with db.reading() as conn:
+            assert conn.execute("SELECT id FROM parent").fetchall() == [(42,)]
+            assert conn.execute("SELECT parent FROM child").fetchall() == []

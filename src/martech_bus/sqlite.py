@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,12 +51,33 @@ class Database:
         )
         self._lock = threading.RLock()
         try:
-            self._conn.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block writers
+            self._use_wal(busy_timeout)
             self._conn.execute(f"PRAGMA synchronous={synchronous}")
             self._migrate(schema, version)
         except BaseException:
             self._conn.close()
             raise
+
+    def _use_wal(self, busy_timeout: float) -> None:
+        """Switch to WAL (persistent: readers never block writers).
+
+        Switching needs an exclusive lock and SQLite does not call the busy handler
+        for it, so two processes opening a new file at once can get "database is
+        locked": retry within the busy timeout. A file already in WAL needs no switch.
+        """
+        deadline = time.monotonic() + busy_timeout
+        delay = 0.005
+        while True:
+            try:
+                (mode,) = self._conn.execute("PRAGMA journal_mode").fetchone()
+                if str(mode).lower() != "wal":
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
 
     def _migrate(self, schema: str, version: int) -> None:
         with self.transaction() as conn:

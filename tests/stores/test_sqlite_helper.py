@@ -55,3 +55,16 @@ def test_a_commit_that_fails_leaves_the_connection_usable(tmp_path: Path) -> Non
         with db.reading() as conn:
             assert conn.execute("SELECT id FROM parent").fetchall() == [(42,)]
             assert conn.execute("SELECT parent FROM child").fetchall() == []
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "shared.sqlite3"
+    code = (
+        "import sys; from martech_bus.sqlite import Database; "
+        f"Database(sys.argv[1], schema={SCHEMA!r}).close()"
+    )
+    processes = [subprocess.Popen([sys.executable, "-c", code, str(path)]) for _ in range(6)]
+    assert [p.wait(60) for p in processes] == [0] * 6

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from martech_bus.sinks.dlq import DeadLetterStore
 
 
-def _split(name: str, value: str, kinds: dict[str, Callable[[str | None], Any]]) -> Any:
+def choose_backend(name: str, value: str, kinds: dict[str, Callable[[str | None], Any]]) -> Any:
+    """Build the backend ``value`` (``kind[:where]``) names; ``name`` is the setting, for errors."""
     kind, _, where = value.partition(":")
     build = kinds.get(kind)
     if build is None:
@@ -37,7 +38,8 @@ def _split(name: str, value: str, kinds: dict[str, Callable[[str | None], Any]])
     return build(where or None)
 
 
-def _needs(kind: str, where: str | None) -> str:
+def backend_location(kind: str, where: str | None) -> str:
+    """``where``, or a ConfigError saying the ``kind`` backend needs one."""
     if not where:
         raise ConfigError(f"the {kind} backend needs a location, e.g. {kind}:NAME")
     return where
@@ -64,10 +66,10 @@ def dead_letter_store(spec: str | None = None, *, client: Any = None) -> DeadLet
     def sqs(where: str | None) -> DeadLetterStore:
         from martech_bus.sinks.dlq_sqs import SqsDeadLetterStore
 
-        return SqsDeadLetterStore(_needs("sqs", where), client=client)
+        return SqsDeadLetterStore(backend_location("sqs", where), client=client)
 
     value = setting("dlq", spec, "sqlite") or "sqlite"
-    store: DeadLetterStore = _split(
+    store: DeadLetterStore = choose_backend(
         "dlq", value, {"sqlite": sqlite, "jsonl": jsonl, "memory": memory, "sqs": sqs}
     )
     return store
@@ -89,10 +91,10 @@ def idempotency_store(spec: str | None = None, *, client: Any = None) -> Idempot
     def dynamodb(where: str | None) -> IdempotencyStore:
         from martech_bus.idempotency.dynamodb import DynamoDbIdempotencyStore
 
-        return DynamoDbIdempotencyStore(_needs("dynamodb", where), client=client)
+        return DynamoDbIdempotencyStore(backend_location("dynamodb", where), client=client)
 
     value = setting("idempotency", spec, "sqlite") or "sqlite"
-    store: IdempotencyStore = _split(
+    store: IdempotencyStore = choose_backend(
         "idempotency", value, {"sqlite": sqlite, "memory": memory, "dynamodb": dynamodb}
     )
     return store

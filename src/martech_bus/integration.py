@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,64 +60,58 @@ class Runtime:
     client_factory: Callable[[], HttpClient] = default_http_client
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
-    _parts: dict[str, Any] = field(default_factory=dict, repr=False)
+    _adapters: dict[str, Adapter] = field(default_factory=dict, repr=False)
+    _sinks: dict[str, HttpSink] = field(default_factory=dict, repr=False)
 
-    def _part(self, name: str, build: Callable[[], Any]) -> Any:
-        if name not in self._parts:
-            self._parts[name] = build()
-        return self._parts[name]
-
-    @property
+    @cached_property
     def registry(self) -> SchemaRegistry:
         from martech_bus.config import Paths
         from martech_bus.schema.registry import SchemaRegistry
 
-        return self._part(  # type: ignore[no-any-return]
-            "registry",
-            lambda: SchemaRegistry.load(Paths.resolve(schemas_dir=self.schemas_dir).schemas_dir),
-        )
+        return SchemaRegistry.load(Paths.resolve(schemas_dir=self.schemas_dir).schemas_dir)
 
-    @property
+    @cached_property
     def http_client(self) -> HttpClient:
-        return self._part("http", self.client_factory)  # type: ignore[no-any-return]
+        return self.client_factory()
 
-    @property
+    @cached_property
     def secrets(self) -> SecretResolver:
         from martech_bus.secrets import SecretResolver
 
-        return self._part("secrets", SecretResolver)  # type: ignore[no-any-return]
+        return SecretResolver()
 
-    @property
+    @cached_property
     def dead_letters(self) -> DeadLetterStore:
         from martech_bus.backends import dead_letter_store
 
-        return self._part("dlq", lambda: dead_letter_store(self.dlq))  # type: ignore[no-any-return]
+        return dead_letter_store(self.dlq)
 
-    @property
+    @cached_property
     def idempotency(self) -> IdempotencyStore:
         from martech_bus.backends import idempotency_store
 
-        return self._part(  # type: ignore[no-any-return]
-            "idempotency", lambda: idempotency_store(self.idempotency_setting)
-        )
+        return idempotency_store(self.idempotency_setting)
 
-    @property
+    @cached_property
     def metrics(self) -> Metrics:
         from martech_bus.observability.metrics import Metrics
 
-        return self._part("metrics", Metrics)  # type: ignore[no-any-return]
+        return Metrics()
 
     def adapter(self, name_or_path: str | Path) -> Adapter:
         """An adapter by folder name or path, loaded once."""
-        from martech_bus.adapter.loader import resolve_adapter
+        key = str(name_or_path)
+        if key not in self._adapters:
+            from martech_bus.adapter.loader import resolve_adapter
 
-        return self._part(  # type: ignore[no-any-return]
-            f"adapter:{name_or_path}", lambda: resolve_adapter(name_or_path, self.adapters_dir)
-        )
+            self._adapters[key] = resolve_adapter(name_or_path, self.adapters_dir)
+        return self._adapters[key]
 
     def sink(self, adapter: Adapter) -> HttpSink:
         """The adapter's HTTP sink, one per vendor (its rate limit and breaker are per vendor)."""
-        return self._part(f"sink:{adapter.name}", lambda: http_sink(adapter, self))  # type: ignore[no-any-return]
+        if adapter.name not in self._sinks:
+            self._sinks[adapter.name] = http_sink(adapter, self)
+        return self._sinks[adapter.name]
 
     def pipeline(
         self,

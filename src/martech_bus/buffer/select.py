@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
-from martech_bus.backends import _needs, _split
+from martech_bus.backends import backend_location, choose_backend
 from martech_bus.buffer.base import BufferStore, StoreOptions
 from martech_bus.config import setting
 
@@ -32,8 +32,10 @@ def buffer_store(
     def sqs(where: str | None) -> BufferStore:
         from martech_bus.buffer.sqs import SqsBufferStore
 
-        return SqsBufferStore(_needs("sqs", where), client=client, **options)
+        return SqsBufferStore(backend_location("sqs", where), client=client, **options)
 
     value = setting("buffer", spec, "sqlite") or "sqlite"
-    store: BufferStore = _split("buffer", value, {"sqlite": sqlite, "memory": memory, "sqs": sqs})
+    store: BufferStore = choose_backend(
+        "buffer", value, {"sqlite": sqlite, "memory": memory, "sqs": sqs}
+    )
     return store

@@ -232,14 +232,14 @@ class SqliteQuarantineStore(QuarantineStore):
 
 def quarantine_store(spec: str | None = None) -> QuarantineStore:
     """The store ``MARTECH_BUS_QUARANTINE`` names: ``sqlite`` (default), ``sqlite:PATH``, ``memory``."""
-    from martech_bus.backends import _split
+    from martech_bus.backends import choose_backend
     from martech_bus.config import setting
 
     kinds: dict[str, Callable[[str | None], QuarantineStore]] = {
         "sqlite": SqliteQuarantineStore,
         "memory": lambda _: MemoryQuarantineStore(),
     }
-    store: QuarantineStore = _split(
+    store: QuarantineStore = choose_backend(
         "quarantine", setting("quarantine", spec, "sqlite") or "sqlite", kinds
     )
     return store

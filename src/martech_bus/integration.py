@@ -20,16 +20,20 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from martech_bus.pipeline import Pipeline, RetryLater, VendorRoute
+from martech_bus.pipeline import BUS, Pipeline, RetryLater, VendorRoute
 
 if TYPE_CHECKING:
     from martech_bus.adapter.loader import Adapter
+    from martech_bus.bus.publisher import BusPublisher
     from martech_bus.idempotency.base import IdempotencyStore
     from martech_bus.observability.metrics import Metrics
     from martech_bus.retry import RemainingTime
+    from martech_bus.routing.store import FlagStore
     from martech_bus.schema.registry import SchemaRegistry
     from martech_bus.secrets import SecretResolver
+    from martech_bus.shadow.store import ShadowStore
     from martech_bus.sinks.base import Sink
+    from martech_bus.sinks.bus import BusSink
     from martech_bus.sinks.dlq import DeadLetterStore
     from martech_bus.sinks.http import HttpClient, HttpSink
 
@@ -57,6 +61,9 @@ class Runtime:
     adapters_dir: Path | None = None
     dlq: str | None = None  # a backend setting, see martech_bus.backends
     idempotency_setting: str | None = None
+    flags_setting: str | None = None  # MARTECH_BUS_FLAGS, see martech_bus.routing
+    shadow_setting: str | None = None  # MARTECH_BUS_SHADOW, see martech_bus.shadow
+    kafka_bootstrap: str | None = None  # MARTECH_BUS_KAFKA_BOOTSTRAP, used on the first publish
     client_factory: Callable[[], HttpClient] = default_http_client
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
@@ -93,6 +100,35 @@ class Runtime:
         return idempotency_store(self.idempotency_setting)
 
     @cached_property
+    def flags(self) -> FlagStore:
+        from martech_bus.routing.store import flag_store
+
+        return flag_store(self.flags_setting, clock=self.clock)
+
+    @cached_property
+    def shadow(self) -> ShadowStore:
+        from martech_bus.shadow.select import shadow_store
+
+        return shadow_store(self.shadow_setting)
+
+    @cached_property
+    def bus_sink(self) -> BusSink:
+        """Publishes to the bus; connects (and imports confluent-kafka) on its first publish."""
+        from martech_bus.sinks.bus import BusSink
+
+        return BusSink(self._connect_publisher)
+
+    def _connect_publisher(self) -> BusPublisher:
+        from martech_bus.bus.publisher import BusPublisher
+
+        return BusPublisher.connect(bootstrap=self.kafka_bootstrap, schemas_dir=self.schemas_dir)
+
+    def close(self) -> None:
+        """Flush the bus publisher, if one was made (an entry point calls this when it stops)."""
+        if "bus_sink" in self.__dict__:
+            self.bus_sink.close()
+
+    @cached_property
     def metrics(self) -> Metrics:
         from martech_bus.observability.metrics import Metrics
 
@@ -120,8 +156,18 @@ class Runtime:
         retry_later: RetryLater = RetryLater.DEAD_LETTER,
         remaining_time: RemainingTime | None = None,
         sinks: Callable[[Adapter], Sink] | None = None,
+        routed: bool = True,
+        bus_retry_later: RetryLater | None = None,
     ) -> Pipeline:
-        """A pipeline delivering to ``adapters`` (cheap: the heavy parts are shared)."""
+        """A pipeline delivering to ``adapters`` (cheap: the heavy parts are shared).
+
+        ``routed`` follows the migration flags (``self.flags``): each integration's
+        mode decides whether it delivers directly and whether the event is published
+        to the bus. The bus connector and dead-letter replay deliver unrouted.
+        ``bus_retry_later`` is the publish route's policy (default: ``retry_later``).
+        """
+        from martech_bus.sinks.bus import BUS_VENDOR
+
         routes = []
         for name in adapters:
             adapter = self.adapter(name)
@@ -137,7 +183,22 @@ class Runtime:
             retry_later=retry_later,
             now=lambda: datetime.fromtimestamp(self.clock(), UTC),
             metrics=self.metrics,
+            router=self.flags.decide if routed else None,
+            bus=VendorRoute(
+                BUS_VENDOR,
+                _nothing_mapped,
+                self.bus_sink,
+                route=BUS,
+                retry_later=bus_retry_later,
+            )
+            if routed
+            else None,
         )
+
+
+def _nothing_mapped(event_type: str) -> None:
+    """The bus route publishes canonical events: it has no vendor mapping."""
+    return
 
 
 def vendor_route(adapter: Adapter, sink: Sink) -> VendorRoute:

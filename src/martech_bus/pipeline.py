@@ -29,12 +29,16 @@ from martech_bus.sinks.base import BUS, DIRECT, Delivery, Outcome, OutcomeKind, 
 if TYPE_CHECKING:
     from martech_bus.idempotency.base import Claim, IdempotencyStore
     from martech_bus.observability.metrics import Metrics
+    from martech_bus.routing.decision import RouteDecision
+    from martech_bus.routing.stamp import DirectResult
     from martech_bus.schema.registry import SchemaRegistry
     from martech_bus.sinks.dlq import DeadLetterStore
 
 logger = logging.getLogger("martech_bus.pipeline")
 
 Now = Callable[[], datetime]
+#: ``(vendor, event datum) -> RouteDecision``: the migration toggles (``FlagStore.decide``).
+Router = Callable[[str, Mapping[str, Any]], "RouteDecision"]
 VALIDATION_ROUTE = "validation"
 
 
@@ -70,6 +74,13 @@ class CompiledMappingLike(Protocol):
     def __call__(self, event: Mapping[str, Any]) -> dict[str, Any]: ...
 
 
+class RetryLater(enum.StrEnum):
+    """What to do with an event whose delivery failed transiently and exhausted its retries."""
+
+    REPORT = "report"  # the event source retries it (SQS, Kinesis, the bus): report RETRY_LATER
+    DEAD_LETTER = "dead_letter"  # nothing else will retry it: keep it in the DLQ for replay
+
+
 @dataclass(frozen=True)
 class VendorRoute:
     """Delivery of canonical events to one vendor: which mapping, which consent, which sink."""
@@ -82,13 +93,9 @@ class VendorRoute:
     #: Per-event-type purposes (an adapter may relax them, e.g. for unsubscribes); overrides the above.
     consent_for: Callable[[str], tuple[str, ...]] | None = None
     route: str = DIRECT  # DIRECT for the sprint path, BUS when the bus connector delivers
-
-
-class RetryLater(enum.StrEnum):
-    """What to do with an event whose delivery failed transiently and exhausted its retries."""
-
-    REPORT = "report"  # the event source retries it (SQS, Kinesis, the bus): report RETRY_LATER
-    DEAD_LETTER = "dead_letter"  # nothing else will retry it: keep it in the DLQ for replay
+    #: Overrides the pipeline's policy for this route (the bus route of a drainer: the
+    #: buffer keeps the event until the broker is back, rather than dead-lettering it).
+    retry_later: RetryLater | None = None
 
 
 @dataclass
@@ -102,6 +109,10 @@ class Pipeline:
     retry_later: RetryLater = RetryLater.DEAD_LETTER
     now: Now = field(default=lambda: datetime.now(UTC))
     metrics: Metrics | None = None
+    #: With a router, each vendor route delivers only the events its mode sends direct, and
+    #: ``bus`` (a route whose sink is a ``BusSink``) publishes the events any mode publishes.
+    router: Router | None = None
+    bus: VendorRoute | None = None
 
     def process(self, events: Iterable[Any]) -> list[EventResult]:
         """One result per input event, in order; each logged, and counted when ``metrics`` is set."""
@@ -136,8 +147,12 @@ class Pipeline:
             results.append(None)
             valid.append((index, datum))
         per_event: dict[int, list[Outcome]] = {index: [] for index, _ in valid}
-        for route in self.routes:
-            for index, outcome in self._deliver_route(route, valid):
+        plans = self._plans(valid)
+        for position, route in enumerate(self.routes):
+            for index, outcome in self._deliver_route(route, valid, plans, position):
+                per_event[index].append(outcome)
+        if plans is not None and self.bus is not None:
+            for index, outcome in self._publish(self.bus, valid, plans):
                 per_event[index].append(outcome)
         for index, datum in valid:
             results[index] = _summarise(str(datum["event_id"]), per_event[index])
@@ -167,17 +182,78 @@ class Pipeline:
         )
         return EventResult(event_id, EventStatus.INVALID, error.message, problems=problems)
 
+    def _plans(self, valid: Sequence[tuple[int, dict[str, Any]]]) -> dict[int, _RoutePlan] | None:
+        """Each valid event's route decision per vendor (None without a router: all direct)."""
+        if self.router is None:
+            return None
+        router = self.router
+        return {
+            index: _RoutePlan([router(route.vendor, datum) for route in self.routes])
+            for index, datum in valid
+        }
+
     def _deliver_route(
-        self, route: VendorRoute, events: Sequence[tuple[int, dict[str, Any]]]
+        self,
+        route: VendorRoute,
+        events: Sequence[tuple[int, dict[str, Any]]],
+        plans: dict[int, _RoutePlan] | None = None,
+        position: int = 0,
     ) -> list[tuple[int, Outcome]]:
         outcomes: list[tuple[int, Outcome]] = []
         pending: list[tuple[int, Delivery]] = []
         for index, datum in events:
-            prepared = self._prepare(route, datum)
+            plan = plans[index] if plans is not None else None
+            decision = plan.decisions[position] if plan is not None else None
+            if decision is not None and not decision.deliver_direct:
+                reason = (
+                    f"{route.vendor} is in {decision.mode.value} mode: the bus connector delivers"
+                )
+                outcomes.append(
+                    (index, Outcome(str(datum["event_id"]), OutcomeKind.SKIPPED, reason))
+                )
+                continue
+            prepared = self.render(route, datum)
+            if plan is not None and decision is not None and decision.connector_shadow:
+                plan.direct[route.vendor] = _direct_result(prepared)
             if isinstance(prepared, Outcome):
+                if prepared.kind is OutcomeKind.DEAD_LETTERED:  # a mapping failure: keep it
+                    prepared = self._dead_letter(route, _unmapped(route, datum, prepared), prepared)
                 outcomes.append((index, prepared))
             else:
                 pending.append((index, prepared))
+        outcomes += self._send(route, pending)
+        outcomes.sort(key=lambda pair: pair[0])
+        return outcomes
+
+    def _publish(
+        self,
+        bus: VendorRoute,
+        events: Sequence[tuple[int, dict[str, Any]]],
+        plans: dict[int, _RoutePlan],
+    ) -> list[tuple[int, Outcome]]:
+        """Publish the events some vendor's mode puts on the bus, stamped with every mode."""
+        from martech_bus.sinks.bus import stamp_payload
+
+        pending: list[tuple[int, Delivery]] = []
+        for index, datum in events:
+            plan = plans[index]
+            modes = {
+                route.vendor: decision.mode
+                for route, decision in zip(self.routes, plan.decisions, strict=True)
+                if decision.publish
+            }
+            if modes:
+                payload = stamp_payload(modes, plan.direct)
+                pending.append(
+                    (index, Delivery(str(datum["event_id"]), bus.vendor, 0, payload, datum))
+                )
+        return self._send(bus, pending)
+
+    def _send(
+        self, route: VendorRoute, pending: Sequence[tuple[int, Delivery]]
+    ) -> list[tuple[int, Outcome]]:
+        """Claim, deliver and settle ``pending`` on ``route``; outcomes sorted by input position."""
+        outcomes: list[tuple[int, Outcome]] = []
         claimed, refused = self._claim(route, pending)
         outcomes.extend(refused)
         if claimed:
@@ -186,8 +262,13 @@ class Pipeline:
         outcomes.sort(key=lambda pair: pair[0])
         return outcomes
 
-    def _prepare(self, route: VendorRoute, datum: dict[str, Any]) -> Delivery | Outcome:
-        """The delivery for ``datum`` on ``route``, or the outcome that makes one unnecessary."""
+    def render(self, route: VendorRoute, datum: Mapping[str, Any]) -> Delivery | Outcome:
+        """The delivery for a valid ``datum`` on ``route``, or the outcome that makes one unnecessary.
+
+        Pure: nothing is stored or sent. A mapping failure comes back as a
+        ``DEAD_LETTERED`` outcome that is not stored yet (the bus connector's shadow
+        mode renders without delivering).
+        """
         from martech_bus.mapping.consent import consent_block_reason
 
         event_id = str(datum["event_id"])
@@ -204,14 +285,14 @@ class Pipeline:
         )
         if blocked is not None:
             return Outcome(event_id, OutcomeKind.SKIPPED, blocked)
-        delivery_base = Delivery(event_id, route.vendor, version, {}, datum)
         try:
             payload = mapping(datum)
         except MappingError as exc:
-            return self._dead_letter(
-                route,
-                delivery_base,
-                Outcome(event_id, OutcomeKind.DEAD_LETTERED, f"mapping failed: {exc}"),
+            return Outcome(
+                event_id,
+                OutcomeKind.DEAD_LETTERED,
+                f"mapping failed: {exc}",
+                detail={"mapping_version": version},
             )
         return Delivery(event_id, route.vendor, version, payload, datum)
 
@@ -250,9 +331,9 @@ class Pipeline:
         done: list[Claim] = []
         failed: list[Claim] = []
         for (index, delivery, claim), outcome in zip(claimed, outcomes, strict=True):
+            policy = route.retry_later or self.retry_later
             if (
-                outcome.kind is OutcomeKind.RETRY_LATER
-                and self.retry_later is RetryLater.DEAD_LETTER
+                outcome.kind is OutcomeKind.RETRY_LATER and policy is RetryLater.DEAD_LETTER
             ) or outcome.kind is OutcomeKind.DEAD_LETTERED:
                 outcome = self._dead_letter(route, delivery, outcome)
             if claim is not None:
@@ -277,6 +358,28 @@ class Pipeline:
             outcome.status_code,
             {"dead_letter_id": record.id},
         )
+
+
+@dataclass(slots=True)
+class _RoutePlan:
+    """One event's decisions (one per vendor route, in order) and its direct results to shadow."""
+
+    decisions: list[RouteDecision]
+    direct: dict[str, DirectResult] = field(default_factory=dict)
+
+
+def _direct_result(prepared: Delivery | Outcome) -> DirectResult:
+    from martech_bus.routing.stamp import DirectResult
+
+    if isinstance(prepared, Outcome):
+        return DirectResult(skipped=prepared.reason or prepared.kind.value)
+    return DirectResult(dict(prepared.payload), prepared.mapping_version)
+
+
+def _unmapped(route: VendorRoute, datum: Mapping[str, Any], failed: Outcome) -> Delivery:
+    """The delivery a mapping failure leaves for its dead letter (no payload)."""
+    version = failed.detail.get("mapping_version", 0)
+    return Delivery(str(datum["event_id"]), route.vendor, int(version), {}, datum)
 
 
 def _summarise(event_id: str, outcomes: Sequence[Outcome]) -> EventResult:

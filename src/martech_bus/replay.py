@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from martech_bus.errors import ConfigError
 from martech_bus.pipeline import EventResult, EventStatus, RetryLater
+from martech_bus.sinks.bus import BUS_VENDOR
 
 if TYPE_CHECKING:
     from martech_bus.integration import Runtime
@@ -67,20 +68,51 @@ def replay(
         if dry_run:
             item = ReplayedRecord(record, ReplayVerdict.WOULD_REPLAY)
         else:
-            # Failures during replay land in a scratch store: the original record is the one kept.
-            scratch = MemoryDeadLetterStore()
-            pipeline = runtime.pipeline(
-                _adapters_for(record, runtime), retry_later=RetryLater.REPORT
+            item = (
+                _republish(record, runtime)
+                if record.vendor == BUS_VENDOR
+                else _verdict(record, _redeliver(record, runtime, MemoryDeadLetterStore()))
             )
-            pipeline.dead_letters = scratch
-            (result,) = pipeline.process([record.event])
-            item = _verdict(record, result)
             if item.verdict is ReplayVerdict.DELIVERED:
                 store.mark_replayed(record.id)
         report.records.append(item)
         if on_record is not None:
             on_record(item)
     return report
+
+
+def _redeliver(record: DeadLetter, runtime: Runtime, scratch: DeadLetterStore) -> EventResult:
+    """Run the event through the pipeline again; failures land in ``scratch``, not the DLQ.
+
+    A vendor's dead letter goes straight to that vendor again (the delivery that
+    failed); an event that failed validation is routed like a new one, by the
+    migration flags.
+    """
+    pipeline = runtime.pipeline(
+        _adapters_for(record, runtime),
+        retry_later=RetryLater.REPORT,
+        routed=record.vendor == "*",
+    )
+    pipeline.dead_letters = scratch
+    (result,) = pipeline.process([record.event])
+    return result
+
+
+def _republish(record: DeadLetter, runtime: Runtime) -> ReplayedRecord:
+    """Publish a dead letter of the bus route again, with the route stamp it was made with."""
+    from martech_bus.errors import ValidationError
+    from martech_bus.schema.validate import validate_event
+    from martech_bus.sinks.base import Delivery, OutcomeKind
+
+    try:
+        _, datum = validate_event(runtime.registry, record.event)
+    except ValidationError as exc:
+        return ReplayedRecord(record, ReplayVerdict.FAILED, exc.message)
+    stamp = record.extra.get("stamp") or {}
+    (outcome,) = runtime.bus_sink.deliver([Delivery(record.event_id, BUS_VENDOR, 0, stamp, datum)])
+    if outcome.kind is OutcomeKind.DELIVERED:
+        return ReplayedRecord(record, ReplayVerdict.DELIVERED, "published to the bus")
+    return ReplayedRecord(record, ReplayVerdict.FAILED, outcome.reason or outcome.kind.value)
 
 
 def _adapters_for(record: DeadLetter, runtime: Runtime) -> Sequence[str]:

@@ -70,6 +70,16 @@ def serve(
         "--max-body-bytes",
         help="Request body limit (default: $MARTECH_BUS_GATEWAY_MAX_BODY_BYTES, else 1 MiB).",
     ),
+    flags: str | None = typer.Option(
+        None,
+        "--flags",
+        help="Migration flags: yaml[:PATH], env, memory or ssm:/PREFIX (default: $MARTECH_BUS_FLAGS, else flags.yaml).",
+    ),
+    bootstrap: str | None = typer.Option(
+        None,
+        "--bootstrap",
+        help="Kafka for integrations in dual, shadow or bus mode (default: $MARTECH_BUS_KAFKA_BOOTSTRAP).",
+    ),
     access_log: bool = typer.Option(False, "--access-log", help="Log every request."),
     log_level: str = typer.Option("INFO", "--log-level", help="Log level (JSON lines on stderr)."),
 ) -> None:
@@ -109,6 +119,7 @@ def serve(
     store = buffer_store(buffer)
     stop = threading.Event()
     drainer_thread: threading.Thread | None = None
+    runtime = None
     extra = []
     if adapter:
         from martech_bus.gateway.drainer import Drainer
@@ -117,10 +128,18 @@ def serve(
         from martech_bus.integration import Runtime
         from martech_bus.pipeline import RetryLater
 
-        runtime = Runtime(schemas_dir=schemas, adapters_dir=adapters_dir)
-        # The request was answered long ago: a delivery that exhausts its retries is
-        # dead-lettered (replayable), not left to loop in the buffer.
-        pipeline = runtime.pipeline(adapter, retry_later=RetryLater.DEAD_LETTER)
+        runtime = Runtime(
+            schemas_dir=schemas,
+            adapters_dir=adapters_dir,
+            flags_setting=flags,
+            kafka_bootstrap=bootstrap,
+        )
+        # The request was answered long ago: a vendor delivery that exhausts its retries is
+        # dead-lettered (replayable), not left to loop in the buffer. A publish to the bus
+        # that fails is different: the broker comes back, so the record stays buffered.
+        pipeline = runtime.pipeline(
+            adapter, retry_later=RetryLater.DEAD_LETTER, bus_retry_later=RetryLater.REPORT
+        )
         drainer = Drainer(
             store,
             Normalizer(found, runtime.registry),
@@ -169,6 +188,8 @@ def serve(
         stop.set()
         if drainer_thread is not None:
             drainer_thread.join(timeout=30)
+        if runtime is not None:
+            runtime.close()
         store.close()
 
 

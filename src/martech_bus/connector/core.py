@@ -18,6 +18,13 @@ and committed: it never blocks its partition.
 Rebalance callbacks run inside ``consume()``, between cycles, never during a
 delivery: a revoked partition commits what is finished and drops what waits,
 uncommitted, for its next owner to read again.
+
+Migration toggles: a record carries the modes its integrations had when it was
+published (``martech_bus.routing.stamp``). The connector delivers a record whose
+stamp puts its vendor in ``bus`` mode (or that has no stamp: the bus is its only
+path); in ``shadow`` mode it renders the payload, diffs it against the direct
+path's and records the result in the shadow store, sending nothing; any other
+record (``direct``, ``dual``) is the direct path's to deliver and is skipped.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from martech_bus.connector.stats import ConnectorStats
 from martech_bus.errors import CodecError, ConfigError, MartechBusError
 from martech_bus.pipeline import BUS, EventStatus, RetryLater
 from martech_bus.retry import RetryPolicy
+from martech_bus.routing.stamp import ConnectorRoute, read_stamp
 from martech_bus.sinks.dlq import DeadLetter, new_id
 from martech_bus.sinks.kafka_dlq import (
     KAFKA_INSTALL_HINT,
@@ -121,6 +129,7 @@ class _Held:
     event: dict[str, Any] | None
     raw: FailedRecord | None = None
     error: CodecError | None = None
+    route: ConnectorRoute | None = None  # from the record's route stamp
 
 
 class Connector:
@@ -203,11 +212,15 @@ class Connector:
         runtime = self.runtime
         adapter = runtime.adapter(self.adapter_name)
         self.stats.adapter = adapter.name
-        self._decoder = BusDecoder(runtime.registry, reader_versions(adapter, runtime.registry))
+        self._decoder = BusDecoder(
+            _with_central_ids(runtime.registry), reader_versions(adapter, runtime.registry)
+        )
         self.topics = topics_for(
             adapter, runtime.registry, prefix=self.topic_prefix, topic_of=self._topic_for
         )
-        pipeline = runtime.pipeline([self.adapter_name], retry_later=RetryLater.REPORT)
+        pipeline = runtime.pipeline(
+            [self.adapter_name], retry_later=RetryLater.REPORT, routed=False
+        )
         # The same routes as the sprint path, marked as the bus route in dead letters and logs.
         self._pipeline = replace(pipeline, routes=[replace(r, route=BUS) for r in pipeline.routes])
         if self.dead_letter_topic and self._dlq_producer is None:
@@ -344,7 +357,8 @@ class Connector:
                 held.append(_Held(key, offset, None, _failed_record(message), exc))
                 continue
             self.stats.decoded[resolution] += 1
-            held.append(_Held(key, offset, event))
+            route = read_stamp(message.headers(), self.stats.adapter)
+            held.append(_Held(key, offset, event, route=route))
         if held and self.stats.first_fetch_at is None:
             self.stats.first_fetch_at = now
         return self._process(held)
@@ -365,15 +379,15 @@ class Connector:
         return len(records) - len(still)
 
     def _deliver(self, records: list[_Held]) -> list[_Held]:
+        records, still = self._route(records)
         if not records:
-            return []
+            return still
         assert self._pipeline is not None
         try:
             results = self._pipeline.process([record.event for record in records])
         except Exception:  # a store or a bug, not an event: nothing was committed, so retry
             logger.exception("the pipeline failed; %d record(s) will be retried", len(records))
-            return records
-        still: list[_Held] = []
+            return still + records
         for record, result in zip(records, results, strict=True):
             if result.status is EventStatus.RETRY_LATER:
                 still.append(record)
@@ -388,6 +402,53 @@ class Connector:
                 self.stats.dead_lettered += 1
             self._finish(record)
         return still
+
+    def _route(self, records: list[_Held]) -> tuple[list[_Held], list[_Held]]:
+        """Finish the records the direct path owns or that only shadow.
+
+        Returns the records to deliver and those to hold for a retry.
+        """
+        deliver: list[_Held] = []
+        hold: list[_Held] = []
+        for record in records:
+            route = record.route
+            if route is None or route.delivers:
+                deliver.append(record)
+                continue
+            if route.shadows:
+                try:
+                    self._shadow(record)
+                except Exception:  # the shadow store is down: hold and retry, never drop
+                    logger.exception("cannot record the shadow result; the record will be retried")
+                    hold.append(record)
+                    continue
+                self.stats.shadowed += 1
+            else:
+                self.stats.skipped += 1
+                logger.debug(
+                    "skipped %s: %s", _event_id(record), route.skip_reason(self.stats.adapter)
+                )
+            self._finish(record)
+        return deliver, hold
+
+    def _shadow(self, record: _Held) -> None:
+        """Render what the bus would send, diff it against the direct result, record it."""
+        from martech_bus.schema.validate import validate_event
+        from martech_bus.shadow.compare import compare
+        from martech_bus.sinks.base import Outcome, OutcomeKind
+
+        assert self._pipeline is not None and record.event is not None and record.route is not None
+        pipeline = self._pipeline
+        try:
+            _, datum = validate_event(pipeline.registry, record.event, now=pipeline.now)
+            rendered = pipeline.render(pipeline.routes[0], datum)
+        except MartechBusError as exc:
+            rendered = Outcome(_event_id(record), OutcomeKind.DEAD_LETTERED, exc.message)
+            datum = dict(record.event)
+        result = compare(
+            self.stats.adapter, datum, record.route.direct, rendered, self.runtime.clock()
+        )
+        self.runtime.shadow.record(result)
 
     def _dead_letter_raw(self, records: list[_Held]) -> list[_Held]:
         """Dead-letter undecodable records; those whose dead letter was not stored are returned."""
@@ -555,6 +616,23 @@ class Connector:
         if text not in self._reported_errors:  # e.g. a subscribed topic that does not exist yet
             self._reported_errors.add(text)
             logger.warning("Kafka consumer: %s", text)
+
+
+def _event_id(record: _Held) -> str:
+    event = record.event or {}
+    return str(event.get("event_id", "unknown"))
+
+
+def _with_central_ids(registry: Any) -> Any:
+    """``registry`` with a central schema registry's ids when one is configured: records
+    published with those ids must decode here too."""
+    from martech_bus.bus.publisher import SCHEMA_REGISTRY_SETTING, central_ids
+
+    if not setting(SCHEMA_REGISTRY_SETTING):
+        return registry
+    from martech_bus.bus.topics import load_bus_config
+
+    return central_ids(registry, load_bus_config(), register=False)
 
 
 def _failed_record(message: Any) -> FailedRecord:

@@ -22,7 +22,8 @@ class ConnectorStats:
     pid: int = field(default_factory=os.getpid)
     fetched: int = 0
     delivered: int = 0
-    skipped: int = 0
+    skipped: int = 0  # by the pipeline (consent, unmapped) or by route (direct, dual)
+    shadowed: int = 0  # rendered and diffed against the direct path, not sent (shadow mode)
     dead_lettered: int = 0  # by the pipeline: mapping failures, terminal vendor errors
     invalid: int = 0  # decoded, yet not a valid event (dead-lettered by the pipeline)
     undecodable: int = 0  # dead-lettered raw: bad magic byte, unknown schema id, truncated
@@ -42,7 +43,14 @@ class ConnectorStats:
     @property
     def finished(self) -> int:
         """Records with nothing left to do: delivered, skipped or dead-lettered."""
-        return self.delivered + self.skipped + self.dead_lettered + self.invalid + self.undecodable
+        return (
+            self.delivered
+            + self.skipped
+            + self.shadowed
+            + self.dead_lettered
+            + self.invalid
+            + self.undecodable
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: partitions as ``topic:partition``, resolutions as ``subject vW->vR``."""
@@ -52,6 +60,7 @@ class ConnectorStats:
                 "fetched",
                 "delivered",
                 "skipped",
+                "shadowed",
                 "dead_lettered",
                 "invalid",
                 "undecodable",

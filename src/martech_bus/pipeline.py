@@ -125,8 +125,11 @@ class Pipeline:
         from martech_bus.observability.logs import log_event_result
 
         vendors = [route.vendor for route in self.routes]
+        # A published event has one more outcome than there are vendor routes: the bus's.
+        with_bus = vendors + [self.bus.vendor] if self.bus is not None else vendors
         for result in results:
-            log_event_result(logger, result, vendor=vendors, latency_ms=latency_ms)
+            names = with_bus if len(result.outcomes) > len(vendors) else vendors
+            log_event_result(logger, result, vendor=names, latency_ms=latency_ms)
         if self.metrics is None:
             return
         for index, vendor in enumerate(vendors):  # one integration per route

@@ -108,7 +108,10 @@ def _republish(record: DeadLetter, runtime: Runtime) -> ReplayedRecord:
         _, datum = validate_event(runtime.registry, record.event)
     except ValidationError as exc:
         return ReplayedRecord(record, ReplayVerdict.FAILED, exc.message)
-    stamp = record.extra.get("stamp") or {}
+    from martech_bus.sinks.bus import stamp_of, stamp_payload
+
+    stored = stamp_of(record.extra.get("stamp") or "{}")
+    stamp = stamp_payload(stored.modes, stored.direct)
     (outcome,) = runtime.bus_sink.deliver([Delivery(record.event_id, BUS_VENDOR, 0, stamp, datum)])
     if outcome.kind is OutcomeKind.DELIVERED:
         return ReplayedRecord(record, ReplayVerdict.DELIVERED, "published to the bus")

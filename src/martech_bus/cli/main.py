@@ -8,7 +8,7 @@ import typer
 from typer.exceptions import Abort, Exit, TyperException
 
 from martech_bus._version import __version__
-from martech_bus.cli import bus, connector, dev, dlq, flag, gateway, mapping, schema
+from martech_bus.cli import bus, connector, debt, dev, dlq, flag, gateway, mapping, schema, shadow
 from martech_bus.cli.output import EXIT_BAD_INPUT, show_error
 from martech_bus.errors import MartechBusError
 
@@ -27,6 +27,8 @@ app.add_typer(dev.app, name="dev")
 app.add_typer(flag.app, name="flag")
 app.add_typer(connector.app, name="connector")
 app.add_typer(gateway.app, name="gateway")
+app.command("debt")(debt.debt)
+app.add_typer(shadow.app, name="shadow")
 
 
 def _show_version(value: bool) -> None:

@@ -24,6 +24,7 @@ def compare(
     older publisher, or the header was stripped): it counts as a mismatch.
     """
     event_id, event_type = str(event.get("event_id")), str(event.get("event_type"))
+    extra = {"source": event.get("source")} if isinstance(event.get("source"), str) else {}
     bus_payload = None if isinstance(rendered, Outcome) else jsonable(rendered.payload)
     bus_version = None if isinstance(rendered, Outcome) else rendered.mapping_version
     bus_skipped = (
@@ -39,6 +40,7 @@ def compare(
             direct_skipped="no direct result was published with the event",
             bus_skipped=bus_skipped,
             bus_mapping_version=bus_version,
+            extra=extra,
         )
     if direct.skipped is not None or bus_payload is None:
         # Skipping on both sides for any reason is a match: neither sends.
@@ -53,6 +55,7 @@ def compare(
             bus_skipped=bus_skipped,
             direct_mapping_version=direct.mapping_version,
             bus_mapping_version=bus_version,
+            extra=extra,
         )
     differences = tuple(diff_payloads(direct.payload, bus_payload))
     return ShadowRecord(
@@ -64,6 +67,7 @@ def compare(
         differences,
         direct_mapping_version=direct.mapping_version,
         bus_mapping_version=bus_version,
+        extra=extra,
     )
 
 

@@ -58,8 +58,15 @@ class ShadowReport:
 def shadow_report(
     store: ShadowStore, integration: str, *, since: float | None = None, samples: int = 5
 ) -> ShadowReport:
-    """Sum up ``integration``'s shadow records (``samples`` caps the skip-mismatch examples)."""
-    return summarise(integration, store.list(integration, since=since), samples=samples)
+    """Sum up ``integration``'s shadow records (``samples`` caps the skip-mismatch examples).
+
+    ``integration`` is a vendor (every source's events) or ``source:vendor``.
+    """
+    source, _, vendor = integration.rpartition(":")
+    records = store.list(vendor, since=since)
+    if source:
+        records = [r for r in records if r.extra.get("source") == source]
+    return summarise(integration, records, samples=samples)
 
 
 def summarise(integration: str, records: list[ShadowRecord], *, samples: int = 5) -> ShadowReport:

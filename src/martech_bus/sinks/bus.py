@@ -12,6 +12,7 @@ all route ``direct`` never connects to Kafka (nor imports confluent-kafka).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -43,8 +44,11 @@ def stamp_payload(
     }
 
 
-def stamp_of(payload: Mapping[str, Any]) -> RouteStamp:
-    """The ``RouteStamp`` a ``stamp_payload`` describes."""
+def stamp_of(payload: Mapping[str, Any] | str) -> RouteStamp:
+    """The ``RouteStamp`` a ``stamp_payload`` (or its JSON, from a dead letter) describes."""
+    if isinstance(payload, str):
+        payload = json.loads(payload)
+        assert isinstance(payload, Mapping)
     routes = payload.get("routes") or {}
     direct = payload.get("direct") or {}
     return RouteStamp(
@@ -84,7 +88,8 @@ class BusSink:
         outcomes = []
         for index, delivery in enumerate(deliveries):
             event_id = delivery.event_id
-            keep = {"stamp": dict(delivery.payload)}
+            # Dead-letter detail is stored as text: the stamp goes as JSON, for replay.
+            keep = {"stamp": json.dumps(delivery.payload, default=str, sort_keys=True)}
             if event_id in confirmed:
                 done = confirmed[event_id]
                 detail = {"topic": done.topic, "partition": done.partition, "offset": done.offset}

@@ -64,6 +64,7 @@ class Runtime:
     flags_setting: str | None = None  # MARTECH_BUS_FLAGS, see martech_bus.routing
     shadow_setting: str | None = None  # MARTECH_BUS_SHADOW, see martech_bus.shadow
     kafka_bootstrap: str | None = None  # MARTECH_BUS_KAFKA_BOOTSTRAP, used on the first publish
+    bus_config: str | Path | None = None  # bus.yaml (MARTECH_BUS_BUS_CONFIG): the topic convention
     client_factory: Callable[[], HttpClient] = default_http_client
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
@@ -121,7 +122,9 @@ class Runtime:
     def _connect_publisher(self) -> BusPublisher:
         from martech_bus.bus.publisher import BusPublisher
 
-        return BusPublisher.connect(bootstrap=self.kafka_bootstrap, schemas_dir=self.schemas_dir)
+        return BusPublisher.connect(
+            bootstrap=self.kafka_bootstrap, schemas_dir=self.schemas_dir, bus_config=self.bus_config
+        )
 
     def close(self) -> None:
         """Flush the bus publisher, if one was made (an entry point calls this when it stops)."""

@@ -10,10 +10,8 @@ producer wrote is counted in the connector's stats.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Mapping
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from martech_bus.errors import CodecError, ConfigError, Location, UnknownSchemaError
@@ -32,30 +30,9 @@ TopicFor = Callable[["RegisteredSchema"], str]
 
 def topic_for(entry: RegisteredSchema) -> str:
     """The bus topic ``entry``'s events are published to (the publisher's convention)."""
-    return _topic_function()(entry)
+    from martech_bus.bus.topics import topic_for as published_topic
 
-
-@cache
-def _topic_function() -> TopicFor:
-    # The publisher (martech_bus.bus) owns the topic convention: martech.{event}.v{major}, with
-    # majors derived from the registry. Imported by name so this module works before it exists.
-    try:
-        module = importlib.import_module("martech_bus.bus.topics")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("martech_bus.bus", "martech_bus.bus.topics"):
-            raise  # the publisher is there but broken: say so rather than guess topic names
-        logger.debug("martech_bus.bus.topics is not installed; using the fallback topic names")
-        return fallback_topic_for
-    published: TopicFor | None = getattr(module, "topic_for", None)
-    if published is None:
-        logger.debug("martech_bus.bus.topics has no topic_for; using the fallback topic names")
-        return fallback_topic_for
-    return published
-
-
-def fallback_topic_for(entry: RegisteredSchema) -> str:
-    """FALLBACK until ``martech_bus.bus.topics.topic_for`` lands: every version on major 1."""
-    return f"martech.{entry.subject}.v1"
+    return published_topic(entry)
 
 
 def reader_versions(adapter: Adapter, registry: SchemaRegistry) -> dict[str, int]:
@@ -130,7 +107,6 @@ class BusDecoder:
 __all__ = [
     "BusDecoder",
     "Resolution",
-    "fallback_topic_for",
     "reader_versions",
     "topic_for",
     "topics_for",

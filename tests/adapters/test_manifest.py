@@ -436,3 +436,73 @@ def test_query_and_header_references_resolve_and_literals_stay() -> None:
     assert resolved.query == {"measurement_id": "G-123"}
     klaviyo = next(a for a in repo_adapters() if a.name == "klaviyo").manifest.endpoint
     assert klaviyo.resolve(str).headers["revision"] == "2024-10-15"
+
+
+# -- governance ---------------------------------------------------------------------------------
+
+GOVERNANCE = """\
+governance:
+  scores: {risk_compliance: 1, data_maturity: 1, integration_complexity: 1, business_impact: 1}
+  risks: {privacy: 3, vendor_lock_in: 2, performance: 1, observability: 2}
+"""
+
+
+def test_the_governance_block_loads_into_scores_and_risks(tmp_path: Path) -> None:
+    governance = load_adapter(scratch_adapter(tmp_path, MANIFEST + GOVERNANCE)).manifest.governance
+    assert governance is not None
+    assert governance.scores.total() == 4
+    assert governance.risks.as_dict() == {
+        "privacy": 3,
+        "vendor_lock_in": 2,
+        "performance": 1,
+        "observability": 2,
+    }
+    assert (governance.line, governance.column) == (25, 3)
+
+
+def test_a_manifest_without_a_governance_block_still_loads(tmp_path: Path) -> None:
+    # Required by the contract checks (governance_problems), not by the loader: a running
+    # Lambda must not break because an older manifest lacks scores.
+    assert load_adapter(scratch_adapter(tmp_path)).manifest.governance is None
+
+
+def test_a_score_outside_0_to_3_is_refused_with_its_place(tmp_path: Path) -> None:
+    manifest = MANIFEST + GOVERNANCE.replace("business_impact: 1", "business_impact: 4")
+    error = load_error(scratch_adapter(tmp_path, manifest))
+    problem = the_problem(error, "governance.scores.business_impact")
+    assert "must be an integer from 0 to 3, got int 4" in problem.message
+    assert (problem.location.line, problem.location.column) == (25, 94)
+
+
+def test_a_risk_outside_1_to_5_is_refused(tmp_path: Path) -> None:
+    manifest = MANIFEST + GOVERNANCE.replace("performance: 1", "performance: 0")
+    error = load_error(scratch_adapter(tmp_path, manifest))
+    assert "from 1 to 5" in the_problem(error, "governance.risks.performance").message
+
+
+def test_a_score_written_as_text_or_a_boolean_is_refused(tmp_path: Path) -> None:
+    manifest = MANIFEST + GOVERNANCE.replace("data_maturity: 1", "data_maturity: 'high'").replace(
+        "risk_compliance: 1", "risk_compliance: true"
+    )
+    error = load_error(scratch_adapter(tmp_path, manifest))
+    assert "got str 'high'" in the_problem(error, "governance.scores.data_maturity").message
+    assert "from 0 to 3" in the_problem(error, "governance.scores.risk_compliance").message
+
+
+def test_a_missing_score_is_named(tmp_path: Path) -> None:
+    manifest = MANIFEST + GOVERNANCE.replace(" integration_complexity: 1,", "")
+    error = load_error(scratch_adapter(tmp_path, manifest))
+    problem = the_problem(error, "governance.scores.integration_complexity")
+    assert "missing required key 'integration_complexity'" in problem.message
+
+
+def test_an_unknown_governance_key_gets_a_did_you_mean(tmp_path: Path) -> None:
+    manifest = MANIFEST + GOVERNANCE.replace("privacy:", "privcy:")
+    error = load_error(scratch_adapter(tmp_path, manifest))
+    assert "did you mean 'privacy'?" in the_problem(error, "governance.risks.privcy").message
+
+
+def test_governance_needs_both_scores_and_risks(tmp_path: Path) -> None:
+    manifest = MANIFEST + "governance:\n" + GOVERNANCE.splitlines(keepends=True)[1]
+    error = load_error(scratch_adapter(tmp_path, manifest))
+    assert "missing required key 'risks'" in the_problem(error, "governance.risks").message

@@ -32,6 +32,9 @@ The format is documented in ``docs/adapters.md``; in brief::
     error_in_200: {path: error, when: present, message_path: error.message}
     consent: {purposes: [marketing], missing: deny}
     mappings: {order_completed: 3, product_viewed: 1}
+    governance:                         # the decision matrix (docs/governance.md)
+      scores: {risk_compliance: 1, data_maturity: 1, integration_complexity: 1, business_impact: 1}
+      risks: {privacy: 3, vendor_lock_in: 2, performance: 2, observability: 3}
 
 ``martech_bus.adapter.parser`` reads a file into this model, reporting every
 problem at once (file:line:column and key path); a manifest never loads half.
@@ -64,6 +67,17 @@ RETRY_SETTINGS: Final = ("max_attempts", "base_delay", "max_delay", "budget", "r
 #: Names the envelope reads: the batch's payloads and the endpoint's params.
 ENVELOPE_ROOTS: Final = ("items", "params")
 METHODS: Final = ("POST", "PUT", "PATCH")
+
+#: The decision-matrix dimensions (0-3 each) and the risk buckets (1-5 each) of ``governance``.
+SCORE_KEYS: Final = (
+    "risk_compliance",
+    "data_maturity",
+    "integration_complexity",
+    "business_impact",
+)
+RISK_KEYS: Final = ("privacy", "vendor_lock_in", "performance", "observability")
+SCORE_RANGE: Final = (0, 3)
+RISK_RANGE: Final = (1, 5)
 
 #: ``{name}`` placeholders in the URL and in signing templates.
 PLACEHOLDER: Final = re.compile(r"\{([^{}]*)\}")
@@ -246,6 +260,57 @@ class Signing:
 
 
 @dataclass(frozen=True, slots=True)
+class Scores:
+    """Decision-matrix scores, 0-3 each: the higher, the more the integration belongs on the bus."""
+
+    risk_compliance: int
+    data_maturity: int
+    integration_complexity: int
+    business_impact: int
+
+    def total(self) -> int:
+        return (
+            self.risk_compliance
+            + self.data_maturity
+            + self.integration_complexity
+            + self.business_impact
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        return {key: getattr(self, key) for key in SCORE_KEYS}
+
+
+@dataclass(frozen=True, slots=True)
+class Risks:
+    """Risk buckets, 1 (low) to 5 (high)."""
+
+    privacy: int
+    vendor_lock_in: int
+    performance: int
+    observability: int
+
+    def highest(self) -> int:
+        return max(self.privacy, self.vendor_lock_in, self.performance, self.observability)
+
+    def as_dict(self) -> dict[str, int]:
+        return {key: getattr(self, key) for key in RISK_KEYS}
+
+
+@dataclass(frozen=True, slots=True)
+class Governance:
+    """The ``governance`` block: decision-matrix scores and risk buckets.
+
+    ``line``/``column`` locate the block so checks on it (a cadence contradicting
+    the scores, ``martech_bus.governance``) can point at the file.
+    """
+
+    scores: Scores
+    risks: Risks
+    line: int | None = field(default=None, compare=False)
+    column: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
     """One vendor integration, as declared in its ``adapter.yaml``."""
 
@@ -266,6 +331,7 @@ class Manifest:
     error_in_200: ErrorIn200 | None = None
     partial_failure: PartialFailure | None = None
     signing: Signing | None = None
+    governance: Governance | None = None
     file: str | None = None
 
     def expired(self, today: date) -> bool:

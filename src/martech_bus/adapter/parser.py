@@ -29,6 +29,10 @@ from martech_bus.adapter.manifest import (
     METHODS,
     PLACEHOLDER,
     RETRY_SETTINGS,
+    RISK_KEYS,
+    RISK_RANGE,
+    SCORE_KEYS,
+    SCORE_RANGE,
     SECRET_SOURCES,
     WHEN,
     Auth,
@@ -36,10 +40,13 @@ from martech_bus.adapter.manifest import (
     Consent,
     Endpoint,
     ErrorIn200,
+    Governance,
     Manifest,
     Owner,
     PartialFailure,
     RateLimit,
+    Risks,
+    Scores,
     SecretReference,
     Setting,
     Signing,
@@ -71,6 +78,7 @@ _TOP_OPTIONAL: Final = (
     "error_in_200",
     "partial_failure",
     "signing",
+    "governance",
 )
 _PARAM_NAME: Final = re.compile(r"[a-z][a-z0-9_]*")
 _HEADER_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -130,6 +138,7 @@ class ManifestParser(Reader):
         partial = self.field(top, "", "partial_failure", self.partial_failure)
         consent = self.field(top, "", "consent", lambda n, p: self.consent(n, p, pins))
         signing = self.field(top, "", "signing", self.signing)
+        governance = self.field(top, "", "governance", lambda n, p: read_governance(self, n, p))
         if self.problems:
             return None
         assert name and display and owner and cadence and endpoint and consent
@@ -152,6 +161,7 @@ class ManifestParser(Reader):
             error_in_200=error_in_200,
             partial_failure=partial,
             signing=signing,
+            governance=governance,
             file=self.file,
         )
         return Parsed(manifest, specs)
@@ -787,6 +797,53 @@ class ManifestParser(Reader):
                 f"versions found: {found})",
             )
         return chosen
+
+
+def read_governance(reader: Reader, node: YNode, path: str) -> Governance | None:
+    """The ``governance`` block: ``scores`` (0-3 each) and ``risks`` (1-5 each), all required.
+
+    A function over any ``Reader`` so other declarations (gateway sources) can carry the block too.
+    """
+    entries = reader.section(node, path, required=("scores", "risks"))
+    if entries is None:
+        return None
+    scores = _bounded_block(reader, entries, path, "scores", SCORE_KEYS, SCORE_RANGE)
+    risks = _bounded_block(reader, entries, path, "risks", RISK_KEYS, RISK_RANGE)
+    if scores is None or risks is None:
+        return None
+    line, column = getattr(node, "line", None), getattr(node, "column", None)
+    return Governance(Scores(**scores), Risks(**risks), line, column)
+
+
+def _bounded_block(
+    reader: Reader,
+    entries: Entries,
+    at: str,
+    key: str,
+    keys: tuple[str, ...],
+    bounds: tuple[int, int],
+) -> dict[str, int] | None:
+    """A mapping of every one of ``keys`` to an integer within ``bounds``; None if anything is off."""
+    node = value_of(entries, key)
+    if node is None:
+        return None
+    path = join(at, key)
+    found = reader.section(node, path, required=keys)
+    if found is None:
+        return None
+    low, high = bounds
+    values: dict[str, int] = {}
+    for name, (_, value_node) in found.items():
+        value = value_node.value if isinstance(value_node, YScalar) else None
+        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+            values[name] = value
+        else:
+            reader.problem(
+                value_node,
+                join(path, name),
+                f"must be an integer from {low} to {high}, got {describe(value_node)}",
+            )
+    return values if len(values) == len(keys) else None
 
 
 def _is_reference(text: str) -> bool:

@@ -1,4 +1,8 @@
-"""Shared test fixtures: where the repository's catalogue lives."""
+"""Shared test fixtures: where the repository's catalogue lives.
+
+``aws_endpoint``, ``kafka_broker`` and ``kafka_bootstrap`` come from martech-bus's own
+pytest plugin (``martech_bus.testing.plugin``), as they do in users' repositories.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from martech_bus.testing.aws import AwsEndpoint, moto_endpoint
+from martech_bus.testing.aws import AwsEndpoint
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,13 +24,6 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def schemas_dir() -> Path:
     return REPO_ROOT / "schemas"
-
-
-@pytest.fixture(scope="session")
-def aws_endpoint() -> Iterator[AwsEndpoint]:
-    """moto's server on 127.0.0.1 (SQS, DynamoDB, SSM, S3, Secrets Manager), shared by the session."""
-    with moto_endpoint() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture

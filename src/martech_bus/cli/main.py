@@ -8,7 +8,20 @@ import typer
 from typer.exceptions import Abort, Exit, TyperException
 
 from martech_bus._version import __version__
-from martech_bus.cli import bus, connector, debt, dev, dlq, flag, gateway, mapping, schema, shadow
+from martech_bus.cli import (
+    bus,
+    connector,
+    contract,
+    debt,
+    dev,
+    dlq,
+    flag,
+    gateway,
+    mapping,
+    new,
+    schema,
+    shadow,
+)
 from martech_bus.cli.output import EXIT_BAD_INPUT, show_error
 from martech_bus.errors import MartechBusError
 
@@ -29,6 +42,8 @@ app.add_typer(connector.app, name="connector")
 app.add_typer(gateway.app, name="gateway")
 app.command("debt")(debt.debt)
 app.add_typer(shadow.app, name="shadow")
+app.command("contract-test")(contract.contract_test)
+app.add_typer(new.app, name="new")
 
 
 def _show_version(value: bool) -> None:

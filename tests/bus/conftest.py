@@ -15,7 +15,6 @@ from martech_bus.bus.publisher import BusPublisher
 from martech_bus.bus.topics import BusConfig
 from martech_bus.schema.registry import SchemaRegistry
 from martech_bus.sinks.kafka import KafkaSink
-from martech_bus.testing.kafka import kafka_bootstrap, kafka_broker  # noqa: F401 - fixtures
 from tests.bus.helpers import QUIET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +50,7 @@ def order() -> Callable[..., dict[str, Any]]:
 def make_publisher(
     registry: SchemaRegistry,
     bus_config: BusConfig,
-    kafka_bootstrap: str,  # noqa: F811 - the fixture imported above
+    kafka_bootstrap: str,
 ) -> Iterator[Callable[..., BusPublisher]]:
     """Publishers on the session broker (closed after the test); kwargs go to KafkaSink."""
     made: list[BusPublisher] = []

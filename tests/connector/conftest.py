@@ -16,7 +16,6 @@ from martech_bus.connector import Connector
 from martech_bus.integration import Runtime
 from martech_bus.schema.registry import SchemaRegistry
 from martech_bus.testing.clock import FakeTime
-from martech_bus.testing.kafka import kafka_bootstrap, kafka_broker  # noqa: F401 - fixtures
 from martech_bus.testing.vendor import stub_adapters
 from tests.connector.helpers import CONSUMER, PIXEL, ROOT, Bus, Vendor
 
@@ -47,7 +46,7 @@ def registry() -> SchemaRegistry:
 
 
 @pytest.fixture
-def bus(kafka_bootstrap: str, registry: SchemaRegistry) -> Bus:  # noqa: F811 - the fixture
+def bus(kafka_bootstrap: str, registry: SchemaRegistry) -> Bus:
     """A topic namespace of this test's own on the shared broker."""
     return Bus(kafka_bootstrap, f"t{uuid.uuid4().hex[:10]}.", registry)
 

@@ -30,8 +30,6 @@ SHOPIFY_SECRET = "shpss_current_secret_0123456789"
 SHOPIFY_PREVIOUS = "shpss_previous_secret_9876543210"
 SEGMENT_SECRET = "segment-shared-secret"
 #: What every fixture is normalized with: the record id and when it was buffered.
-FIXTURE_RECORD_ID = "fixture"
-FIXTURE_RECEIVED_AT = 1_795_183_392.0  # 2026-11-20T14:03:12Z
 ENVIRON = {
     "SHOPIFY_WEBHOOK_SECRET": SHOPIFY_SECRET,
     "SHOPIFY_WEBHOOK_SECRET_PREVIOUS": SHOPIFY_PREVIOUS,

@@ -17,10 +17,9 @@ from pytest_httpserver import HTTPServer
 from martech_bus.buffer.select import buffer_store
 from martech_bus.cli.gateway import main
 from martech_bus.gateway.quarantine import QuarantinedItem, quarantine_store
-from martech_bus.gateway.sources import CANONICAL
+from martech_bus.gateway.sources import CANONICAL, FIXTURE_RECEIVED_AT
 from tests.gateway.helpers import (
     ENVIRON,
-    FIXTURE_RECEIVED_AT,
     ROOT,
     SCHEMAS,
     SOURCES,

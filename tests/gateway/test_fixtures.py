@@ -8,10 +8,15 @@ import pytest
 
 from martech_bus.buffer.base import BufferRecord
 from martech_bus.gateway.normalizer import Normalizer
-from martech_bus.gateway.sources import SourceFixture, find_sources
+from martech_bus.gateway.sources import (
+    FIXTURE_RECEIVED_AT,
+    FIXTURE_RECORD_ID,
+    SourceFixture,
+    find_sources,
+)
 from martech_bus.schema.registry import SchemaRegistry
 from martech_bus.schema.validate import validate_event
-from tests.gateway.helpers import FIXTURE_RECEIVED_AT, FIXTURE_RECORD_ID, SOURCES, fixture_meta
+from tests.gateway.helpers import SOURCES, fixture_meta
 
 CASES = [
     pytest.param(source.name, fixture, id=f"{source.name}-{fixture.name}")

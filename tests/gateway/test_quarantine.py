@@ -24,11 +24,11 @@ from martech_bus.gateway.quarantine import (
     quarantine_store,
 )
 from martech_bus.gateway.replay import ReplayVerdict, replay_quarantine
-from martech_bus.gateway.sources import CANONICAL, find_sources
+from martech_bus.gateway.sources import CANONICAL, FIXTURE_RECEIVED_AT, find_sources
 from martech_bus.pipeline import EventResult, EventStatus
 from martech_bus.schema.registry import SchemaRegistry
 from martech_bus.testing.clock import FakeTime
-from tests.gateway.helpers import FIXTURE_RECEIVED_AT, SOURCES
+from tests.gateway.helpers import SOURCES
 
 
 def _item(

@@ -7,8 +7,6 @@ import uuid
 
 import pytest
 
-from martech_bus.testing.kafka import kafka_bootstrap, kafka_broker  # noqa: F401 - fixtures
-
 
 @pytest.fixture
 def topic(request: pytest.FixtureRequest) -> str:

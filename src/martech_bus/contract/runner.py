@@ -44,8 +44,6 @@ T = TypeVar("T")
 
 #: Source fixtures are normalized as this buffer record, received at this instant
 #: (2026-11-20T14:03:12Z), so derived ids and ``received_at`` are reproducible (docs/gateway.md).
-FIXTURE_RECORD_ID: Final = "fixture"
-FIXTURE_RECEIVED_AT: Final = 1_795_183_392.0
 
 _INPUT: Final = ".input.json"
 _EXPECTED: Final = ".expected.json"
@@ -603,7 +601,12 @@ class Contract:
         self, folder: Path, case: str, input_file: Path, expected_file: Path
     ) -> str:
         from martech_bus.adapter.checks import json_diff
-        from martech_bus.gateway.sources import HEADER_PREFIX, SourceFixture
+        from martech_bus.gateway.sources import (
+            FIXTURE_RECEIVED_AT,
+            FIXTURE_RECORD_ID,
+            HEADER_PREFIX,
+            SourceFixture,
+        )
         from martech_bus.schema.validate import validate_event
 
         _complete_fixture(case, input_file, expected_file)
@@ -754,4 +757,4 @@ def _static_verdict(spec: MappingSpec, problems: Sequence[Problem]) -> str:
     return note + "".join(f"\n{warning}" for warning in warnings)
 
 
-__all__ = ["FIXTURE_RECEIVED_AT", "FIXTURE_RECORD_ID", "Contract", "ContractRoots"]
+__all__ = ["Contract", "ContractRoots"]

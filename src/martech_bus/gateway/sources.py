@@ -90,6 +90,10 @@ HEADER_PREFIX: Final = "header."
 #: The route name of ``POST /v1/events`` in the buffer; no source may use it.
 CANONICAL: Final = "canonical"
 MANIFEST: Final = "source.yaml"
+#: A fixture input is normalized as if it were this buffered record (its events' ids and
+#: received_at derive from them, so the expected output files can be exact).
+FIXTURE_RECORD_ID: Final = "fixture"
+FIXTURE_RECEIVED_AT: Final = 1_795_183_392.0  # 2026-11-20T14:03:12Z
 _TOP_REQUIRED: Final = (
     "name",
     "kind",

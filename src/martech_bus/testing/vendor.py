@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 # ``url: https://{instance}.braze.com/users/track`` -> keep the path, replace scheme and host.
 _URL_LINE = re.compile(
-    r"^(?P<indent>\s*)url:\s*(?P<quote>['\"]?)(?P<url>https?://[^/'\"\s]+)(?P<path>[^'\"\s]*)(?P=quote)\s*$",
+    r"^(?P<indent>\s*)url:\s*(?P<quote>['\"]?)(?P<url>https?://[^/'\"\s]+)(?P<path>[^'\"\s]*)(?P=quote)\s*(?:#.*)?$",
     re.M,
 )
 

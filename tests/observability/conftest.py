@@ -1,4 +1,8 @@
-"""Fixtures for observability tests: a clean logging state and the catalogue."""
+"""Fixtures for observability tests: a clean logging state and the catalogue.
+
+The gateway's and the connector's fixtures are borrowed from their conftest files:
+the tests here send events through those entry points (metrics, the log sweep).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,10 @@ import pytest
 
 from martech_bus.observability.logs import KNOWN_SECRETS, PACKAGE_LOGGER, THIRD_PARTY_LOGGERS
 from martech_bus.schema.registry import SchemaRegistry
+from tests.connector.conftest import bus, make_httpserver, offline, vendor, world  # noqa: F401
+from tests.connector.test_connector_logic import frames  # noqa: F401
+from tests.connector.test_processes import processes  # noqa: F401
+from tests.gateway.conftest import fake, make_gateway, memory_buffer, secrets, sources  # noqa: F401
 
 State = dict[str, tuple[int, bool, list[logging.Handler], list[Any]]]
 

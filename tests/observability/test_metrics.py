@@ -6,7 +6,13 @@ import threading
 
 import pytest
 
-from martech_bus.observability.metrics import MAX_SAMPLES, Metrics, skip_reason
+from martech_bus.observability.metrics import (
+    MAX_SAMPLES,
+    Metrics,
+    MetricSpec,
+    merge_snapshots,
+    skip_reason,
+)
 from martech_bus.pipeline import EventResult, EventStatus
 from martech_bus.sinks.base import Outcome, OutcomeKind
 
@@ -174,3 +180,25 @@ def test_quarantined_events_are_counted_by_the_caller() -> None:
     metrics = Metrics()
     metrics.increment("events", 2, integration=ACME, outcome="quarantined")
     assert metrics.snapshot().value("events", outcome="quarantined") == 2
+
+
+def test_merged_snapshots_add_counters_and_histograms_and_keep_the_last_gauge() -> None:
+    a, b = Metrics(), Metrics()
+    for metrics, depth in ((a, 3), (b, 5)):
+        metrics.increment("events", 2, integration=ACME, outcome="delivered")
+        metrics.set_gauge("buffer_depth", depth, integration=ACME)
+        metrics.observe("delivery_latency_ms", 20, integration=ACME)
+    merged = merge_snapshots([a.snapshot(), b.snapshot()])
+    [histogram] = merged.histograms
+    assert (
+        merged.value("events", integration=ACME, outcome="delivered"),
+        merged.value("buffer_depth", integration=ACME),
+        histogram.count,
+        histogram.sum,
+    ) == (4, 5, 2, 40)
+
+
+def test_merged_snapshots_keep_every_registrys_metric_declarations() -> None:
+    extra = MetricSpec("widgets", "counter", "Count", "Widgets.")
+    merged = merge_snapshots([Metrics().snapshot(), Metrics(specs={"widgets": extra}).snapshot()])
+    assert {"events", "widgets"} <= set(merged.specs)

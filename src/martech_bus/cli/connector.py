@@ -7,11 +7,15 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from martech_bus.errors import ConfigError
+
+if TYPE_CHECKING:
+    from martech_bus.connector import Connector
+    from martech_bus.integration import Runtime
 
 app = typer.Typer(
     help="The bus-side delivery connector: Kafka topics -> the adapter's mappings -> the vendor.",
@@ -103,22 +107,40 @@ def run(
         None, "--max-messages", min=1, help="Stop after this many records are finished."
     ),
     log_level: str = typer.Option("INFO", "--log-level", help="Log level (JSON lines on stderr)."),
+    metrics_port: int | None = typer.Option(
+        None,
+        "--metrics-port",
+        min=0,
+        help="Serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port).",
+        show_default=False,
+    ),
+    metrics_host: str = typer.Option(
+        "127.0.0.1", "--metrics-host", help="The address --metrics-port listens on."
+    ),
 ) -> None:
     """Consume the adapter's canonical topics and deliver them until SIGTERM or Ctrl-C.
 
     Run several processes with the same --group to share the partitions. Offsets
     are committed only for delivered, skipped or dead-lettered records, so a
-    stopped or crashed process loses nothing.
+    stopped or crashed process loses nothing. --metrics-port serves the pipeline's
+    metrics, the connector's counters and its consumer lag to Prometheus.
     """
     from martech_bus.connector import Connector
     from martech_bus.connector.core import default_task_id
     from martech_bus.integration import Runtime
+    from martech_bus.observability import otel
     from martech_bus.observability.logs import configure_logging
 
-    consumer_config = _settings(config)
+    consumer_config: dict[str, Any] = dict(_settings(config))
     runtime = Runtime()
     configure_logging(log_level.upper(), registry=runtime.registry)
     writer = _StatsWriter(stats_file) if stats_file is not None else None
+    lag = None
+    if metrics_port is not None:
+        from martech_bus.connector.metrics_server import ConsumerLag, consumer_settings
+
+        lag = ConsumerLag()
+        consumer_config = consumer_settings(lag, consumer_config)
     connector = Connector(
         adapter,
         runtime=runtime,
@@ -131,6 +153,14 @@ def run(
         task_id=task_id or default_task_id(),
         on_cycle=writer,
     )
+    _watch_dead_letters(runtime, connector)
+    otel.enable(runtime.metrics)
+    server = None
+    if metrics_port is not None:
+        from martech_bus.connector.metrics_server import MetricsServer, connector_source
+
+        source = connector_source(runtime.metrics, lambda: connector.stats, lag)
+        server = MetricsServer(source, host=metrics_host, port=metrics_port).start()
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -144,6 +174,18 @@ def run(
             signal.signal(sig, handler)
         if writer is not None:
             writer.write(connector.stats)
+        if server is not None:
+            server.stop()
+
+
+def _watch_dead_letters(runtime: Runtime, connector: Connector) -> None:
+    """Measure the adapter's dead letters (``dlq_size``, ``dlq_oldest_age_ms``) at each export."""
+    from martech_bus.observability.gauges import STORE_PROBE_INTERVAL, dead_letter_probe
+
+    # The adapter's own name is known once the connector has loaded it; read it at each run.
+    probe = dead_letter_probe(runtime.dead_letters, lambda: [connector.stats.adapter])
+    if probe is not None:
+        runtime.metrics.add_probe(probe, min_interval=STORE_PROBE_INTERVAL)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ from typer.exceptions import Abort, Exit, TyperException
 
 from martech_bus._version import __version__
 from martech_bus.cli import (
+    alerts,
     bus,
     connector,
     contract,
@@ -42,6 +43,7 @@ app.add_typer(connector.app, name="connector")
 app.add_typer(gateway.app, name="gateway")
 app.command("debt")(debt.debt)
 app.add_typer(shadow.app, name="shadow")
+app.add_typer(alerts.app, name="alerts")
 app.command("contract-test")(contract.contract_test)
 app.add_typer(new.app, name="new")
 

@@ -7,17 +7,20 @@ name, never a name taken from a request path, so the label set stays bounded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Final
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Final
 
+from martech_bus.observability.gauges import STORE_PROBE_INTERVAL
 from martech_bus.observability.metrics import (
     SPECS,
-    HistogramSeries,
     Metrics,
     MetricSpec,
     MetricsSnapshot,
-    Series,
+    merge_snapshots,
 )
+
+if TYPE_CHECKING:
+    from martech_bus.observability.gauges import DeadLetterCounter, QuarantineCounter
 
 INTEGRATION: Final = "gateway"
 
@@ -57,30 +60,43 @@ def gateway_metrics() -> Metrics:
 
 
 def merged(snapshots: Sequence[MetricsSnapshot]) -> MetricsSnapshot:
-    """One snapshot of several registries (the gateway's, a pipeline's): counters of the same
-    series add up, a gauge keeps the last registry's value, histograms are listed side by side."""
-    counters: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
-    gauges: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
-    specs: dict[str, MetricSpec] = {}
-    histograms: list[HistogramSeries] = []
-    for snapshot in snapshots:
-        specs.update(snapshot.specs)
-        for series in snapshot.counters:
-            key = (series.name, tuple(sorted(series.labels.items())))
-            counters[key] = counters.get(key, 0.0) + series.value
-        for series in snapshot.gauges:
-            gauges[(series.name, tuple(sorted(series.labels.items())))] = series.value
-        histograms.extend(snapshot.histograms)
-    return MetricsSnapshot(
-        tuple(
-            Series(name, dict(labels), value) for (name, labels), value in sorted(counters.items())
-        ),
-        tuple(
-            Series(name, dict(labels), value) for (name, labels), value in sorted(gauges.items())
-        ),
-        tuple(histograms),
-        specs,
-    )
+    """One snapshot of several registries (see ``observability.metrics.merge_snapshots``)."""
+    return merge_snapshots(snapshots)
 
 
-__all__ = ["GATEWAY_SPECS", "INTEGRATION", "gateway_metrics", "merged"]
+def watch_stores(
+    metrics: Metrics,
+    *,
+    dead_letters: DeadLetterCounter | None = None,
+    integrations: Iterable[str] = (),
+    quarantine: QuarantineCounter | None = None,
+    sources: Iterable[str] = (),
+    min_interval: float = STORE_PROBE_INTERVAL,
+) -> None:
+    """Have ``metrics`` measure the dead-letter store and the quarantine at every scrape.
+
+    ``gateway serve`` calls it with the drainer's stores: ``dlq_size`` /
+    ``dlq_oldest_age_ms`` per adapter in ``integrations``, ``quarantine_size`` per
+    source (items of sources no longer declared under ``integration="gateway"``).
+    """
+    from martech_bus.observability.gauges import dead_letter_probe, quarantine_probe
+
+    if dead_letters is not None:
+        probe = dead_letter_probe(dead_letters, tuple(integrations))
+        if probe is not None:
+            metrics.add_probe(probe, min_interval=min_interval)
+    if quarantine is not None:
+        metrics.add_probe(
+            quarantine_probe(quarantine, tuple(sources), others=INTEGRATION),
+            min_interval=min_interval,
+        )
+
+
+__all__ = [
+    "GATEWAY_SPECS",
+    "INTEGRATION",
+    "STORE_PROBE_INTERVAL",
+    "gateway_metrics",
+    "merged",
+    "watch_stores",
+]

@@ -15,18 +15,24 @@ What ``record_results`` counts, from the pipeline's results:
 - ``delivery_retries``: attempts beyond the first (``attempts - 1``);
 - ``delivery_latency_ms``: the call's latency, once per delivered event.
 
-Gauges (buffer depth and oldest age, DLQ size and oldest age) are set by whoever
-can measure them. Counters and the histogram can be reset after an export (EMF,
-per Lambda invocation); gauges keep their last value.
+Gauges (buffer depth and oldest age, DLQ size and oldest age, quarantine size) are
+set by probes: callables registered with ``add_probe`` that measure a store and
+set gauges. ``snapshot()`` runs them first (each at most every ``min_interval``
+seconds), so every exporter reads fresh gauges without knowing the stores; a probe
+that fails is logged and its gauges keep their last value. Counters and the
+histogram can be reset after an export (EMF, per Lambda invocation); gauges keep
+their last value.
 """
 
 from __future__ import annotations
 
 import bisect
+import logging
 import random
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -37,6 +43,10 @@ if TYPE_CHECKING:
 Kind = Literal["counter", "gauge", "histogram"]
 Unit = Literal["Count", "Milliseconds"]
 LabelKey = tuple[tuple[str, str], ...]
+#: Measures something (a store's size) and sets gauges on the registry it is given.
+Probe = Callable[["Metrics"], None]
+
+logger = logging.getLogger("martech_bus.observability")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +96,7 @@ SPECS: Final[Mapping[str, MetricSpec]] = {
             "Age of the oldest dead letter.",
             rollup="max",
         ),
+        MetricSpec("quarantine_size", "gauge", "Count", "Items waiting in the gateway quarantine."),
     )
 }
 OUTCOMES: Final = frozenset(
@@ -209,16 +220,42 @@ class Metrics:
         buckets_ms: Sequence[float] = LATENCY_BUCKETS_MS,
         specs: Mapping[str, MetricSpec] = SPECS,
         seed: int | None = 0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if list(buckets_ms) != sorted(set(buckets_ms)) or not buckets_ms:
             raise ValueError(f"histogram buckets must be ascending and distinct: {buckets_ms}")
         self.bounds = tuple(float(b) for b in buckets_ms)
         self.specs = dict(specs)
+        self.clock = clock  # paces the probes
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._counters: dict[tuple[str, LabelKey], float] = {}
         self._gauges: dict[tuple[str, LabelKey], float] = {}
         self._histograms: dict[tuple[str, LabelKey], _Histogram] = {}
+        self._probes: list[_Paced] = []
+        self._probing = threading.Lock()  # one probe round at a time; scrapes may overlap
+
+    # -- probes ---------------------------------------------------------------------------
+
+    def add_probe(self, probe: Probe, *, min_interval: float = 0.0) -> None:
+        """Run ``probe`` before every snapshot, at most once every ``min_interval`` seconds."""
+        if min_interval < 0:
+            raise ValueError(f"min_interval must be >= 0, got {min_interval}")
+        with self._probing:
+            self._probes.append(_Paced(probe, min_interval))
+
+    def probe(self) -> None:
+        """Run the probes that are due; one that raises is logged, its gauges keep their values."""
+        with self._probing:
+            for paced in self._probes:
+                now = self.clock()
+                if paced.last is not None and now - paced.last < paced.min_interval:
+                    continue
+                paced.last = now
+                try:
+                    paced.probe(self)
+                except Exception as exc:  # the metrics must still be served when a store is down
+                    logger.warning("metrics probe %s failed: %s", _name(paced.probe), exc)
 
     # -- recording ------------------------------------------------------------------------
 
@@ -278,8 +315,10 @@ class Metrics:
 
     # -- reading --------------------------------------------------------------------------
 
-    def snapshot(self, *, reset: bool = False) -> MetricsSnapshot:
-        """The current values; ``reset`` clears counters and histograms in the same step."""
+    def snapshot(self, *, reset: bool = False, probe: bool = True) -> MetricsSnapshot:
+        """The current values, probes run first; ``reset`` clears counters and histograms too."""
+        if probe and self._probes:
+            self.probe()
         with self._lock:
             counters = sorted(self._counters.items())
             gauges = sorted(self._gauges.items())
@@ -335,6 +374,60 @@ def _key(**labels: str) -> LabelKey:
     return tuple(sorted(labels.items()))
 
 
+class _Paced:
+    __slots__ = ("last", "min_interval", "probe")
+
+    def __init__(self, probe: Probe, min_interval: float) -> None:
+        self.probe = probe
+        self.min_interval = min_interval
+        self.last: float | None = None
+
+
+def _name(probe: Probe) -> str:
+    return getattr(probe, "__qualname__", None) or type(probe).__name__
+
+
+def merge_snapshots(snapshots: Sequence[MetricsSnapshot]) -> MetricsSnapshot:
+    """One snapshot of several registries (a gateway's and a pipeline's).
+
+    Counters and histograms of the same series add up (histograms with the same
+    bounds; others stay side by side), a gauge keeps the last registry's value.
+    """
+    counters: dict[tuple[str, LabelKey], float] = {}
+    gauges: dict[tuple[str, LabelKey], float] = {}
+    specs: dict[str, MetricSpec] = {}
+    histograms: dict[tuple[str, LabelKey, tuple[float, ...]], HistogramSeries] = {}
+    for snapshot in snapshots:
+        specs.update(snapshot.specs)
+        for series in snapshot.counters:
+            key = (series.name, _key(**series.labels))
+            counters[key] = counters.get(key, 0.0) + series.value
+        for series in snapshot.gauges:
+            gauges[(series.name, _key(**series.labels))] = series.value
+        for hist in snapshot.histograms:
+            slot = (hist.name, _key(**hist.labels), hist.bounds)
+            seen = histograms.get(slot)
+            histograms[slot] = hist if seen is None else _added(seen, hist)
+    return MetricsSnapshot(
+        tuple(Series(name, dict(labels), v) for (name, labels), v in sorted(counters.items())),
+        tuple(Series(name, dict(labels), v) for (name, labels), v in sorted(gauges.items())),
+        tuple(histograms[slot] for slot in sorted(histograms)),
+        specs,
+    )
+
+
+def _added(a: HistogramSeries, b: HistogramSeries) -> HistogramSeries:
+    return HistogramSeries(
+        a.name,
+        a.labels,
+        a.bounds,
+        tuple(x + y for x, y in zip(a.counts, b.counts, strict=True)),
+        a.sum + b.sum,
+        a.count + b.count,
+        (a.samples + b.samples)[:MAX_SAMPLES],
+    )
+
+
 __all__ = [
     "LATENCY_BUCKETS_MS",
     "OUTCOMES",
@@ -344,6 +437,8 @@ __all__ = [
     "MetricSpec",
     "Metrics",
     "MetricsSnapshot",
+    "Probe",
     "Series",
+    "merge_snapshots",
     "skip_reason",
 ]

@@ -1,0 +1,151 @@
+"""``martech-bus alerts``: check the alert definitions, and turn them into Prometheus rules."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from martech_bus.cli.output import EXIT_CHECK_FAILED, console, err_console, print_json
+
+app = typer.Typer(
+    help="Alerts as data: thresholds per integration, each with its runbook link.",
+    no_args_is_help=True,
+)
+
+FileOption = typer.Option(
+    None,
+    "--file",
+    metavar="FILE",
+    help="Alerts file (default: $MARTECH_BUS_ALERTS, else the shipped defaults).",
+    show_default=False,
+)
+AdaptersOption = typer.Option(
+    None,
+    "--adapters",
+    metavar="DIR",
+    help="Adapters folder, for their runbooks (default: $MARTECH_BUS_ADAPTERS_DIR, else ./adapters).",
+    show_default=False,
+)
+SourcesOption = typer.Option(
+    None,
+    "--sources",
+    metavar="DIR",
+    help="Gateway sources folder, for their runbooks (default: $MARTECH_BUS_SOURCES_DIR, else ./sources).",
+    show_default=False,
+)
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def _specs() -> dict[str, Any]:
+    """Every metric a process of martech-bus declares: the pipeline's, the gateway's, the connector's."""
+    from martech_bus.connector.metrics_server import CONNECTOR_SPECS
+    from martech_bus.gateway.metrics import GATEWAY_SPECS
+    from martech_bus.observability.metrics import SPECS
+
+    return {**SPECS, **GATEWAY_SPECS, **CONNECTOR_SPECS}
+
+
+def _alertable(specs: dict[str, Any]) -> set[str]:
+    """The metrics an alert may name: counters and gauges."""
+    return {name for name, spec in specs.items() if spec.kind != "histogram"}
+
+
+def _runbooks(adapters: Path | None, sources: Path | None) -> tuple[dict[str, str], list[str]]:
+    """Runbook links by integration (adapters, then gateway sources), and adapters without one."""
+    from martech_bus.adapter.loader import find_adapters
+    from martech_bus.gateway.sources import find_sources
+
+    links: dict[str, str] = {}
+    missing: list[str] = []
+    for adapter in find_adapters(adapters):
+        if adapter.manifest.runbook:
+            links[adapter.name] = adapter.manifest.runbook
+        else:
+            missing.append(adapter.name)
+    for name, source in find_sources(sources).items():
+        if source.runbook:
+            links.setdefault(name, source.runbook)
+    return links, missing
+
+
+@app.command("check")
+def check(
+    file: Path | None = FileOption,
+    adapters: Path | None = AdaptersOption,
+    sources: Path | None = SourcesOption,
+    output: Format = typer.Option(Format.TABLE, "--format", help="Terminal table or JSON."),
+) -> None:
+    """Read the alerts strictly, and list each with its condition and runbook links.
+
+    Exits 2 when the file has a problem (each named with file:line), 1 when an
+    adapter has no runbook for its alerts to link.
+    """
+    from martech_bus.observability.alerts import load_alerts
+
+    alerts = load_alerts(file, known=_alertable(_specs()))
+    links, missing = _runbooks(adapters, sources)
+    if output is Format.JSON:
+        print_json(
+            {
+                "alerts": [
+                    {
+                        "name": alert.name,
+                        "condition": alert.condition,
+                        "summary": alert.summary,
+                        "runbooks": {
+                            name: f"{url}#{alert.runbook}" if alert.runbook else url
+                            for name, url in links.items()
+                        },
+                    }
+                    for alert in alerts
+                ],
+                "without_runbook": missing,
+            }
+        )
+    else:
+        from rich.table import Table
+
+        table = Table("alert", "fires when", "runbook section", "meaning")
+        for alert in alerts:
+            table.add_row(alert.name, alert.condition, f"#{alert.runbook}", alert.summary)
+        console.print(table)
+        for name, url in links.items():
+            console.print(f"{name}: {url}", markup=False)
+    if missing:
+        err_console.print(
+            f"no runbook: {', '.join(missing)} (add `runbook:` to adapter.yaml)", markup=False
+        )
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+@app.command("rules")
+def rules(
+    file: Path | None = FileOption,
+    adapters: Path | None = AdaptersOption,
+    sources: Path | None = SourcesOption,
+    out: Path | None = typer.Option(
+        None, "--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."
+    ),
+) -> None:
+    """Print the alerts as Prometheus alerting rules (one rule per integration with a runbook)."""
+    import yaml
+
+    from martech_bus.observability.alerts import load_alerts, prometheus_rules
+
+    specs = _specs()
+    links, _ = _runbooks(adapters, sources)
+    document = prometheus_rules(load_alerts(file, known=_alertable(specs)), specs, links)
+    text = "# Generated by `martech-bus alerts rules`: edit the alerts file, not this.\n"
+    text += yaml.safe_dump(document, sort_keys=False, width=1000, allow_unicode=True)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {out}", markup=False)

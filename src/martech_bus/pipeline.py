@@ -126,7 +126,7 @@ class Pipeline:
 
         vendors = [route.vendor for route in self.routes]
         # A published event has one more outcome than there are vendor routes: the bus's.
-        with_bus = vendors + [self.bus.vendor] if self.bus is not None else vendors
+        with_bus = [*vendors, self.bus.vendor] if self.bus is not None else vendors
         for result in results:
             names = with_bus if len(result.outcomes) > len(vendors) else vendors
             log_event_result(logger, result, vendor=names, latency_ms=latency_ms)

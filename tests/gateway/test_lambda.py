@@ -179,3 +179,14 @@ def test_importing_the_lambda_entry_point_loads_no_heavy_dependency() -> None:
     loaded = modules_loaded_by("import martech_bus.gateway.lambda_handler")
 
     assert loaded.isdisjoint(HEAVY), sorted(loaded & HEAVY)
+
+
+def test_metrics_are_not_scraped_from_a_lambda(
+    memory_buffer: MemoryBufferStore, sources: dict[str, InboundSource]
+) -> None:
+    handler = gateway_handler(buffer=memory_buffer, sources=sources, auth=BearerAuth([TOKEN]))
+
+    answer = handler(_v1("/metrics", b"", {}, method="GET"), None)
+
+    assert answer["statusCode"] == 404
+    assert "EMF" in answer["body"]

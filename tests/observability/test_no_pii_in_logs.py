@@ -248,13 +248,6 @@ def test_the_lambda_adapter_handler_logs_no_pii_or_secret(
     captured.assert_clean(("stdout (EMF)", capsys.readouterr().out))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known leak, reported: sinks/http.py puts the vendor's error message (error_in_200 "
-    "message_path, partial_failure messages) into the outcome's reason, which http.py and "
-    "log_event_result log; what the vendor echoes without a text pattern (names, IPs, user "
-    "ids) stays readable",
-)
 def test_a_vendor_error_in_a_200_body_echoing_the_pii_logs_none_of_it(
     captured: Captured, offline: World, vendor: EchoingVendor
 ) -> None:

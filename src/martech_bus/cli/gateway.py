@@ -148,10 +148,23 @@ def serve(
             metrics=metrics,
             expiry=expiry,
         )
+        from martech_bus.gateway.metrics import watch_stores
+
+        # DLQ size/age per adapter and quarantine size per source, measured at each scrape.
+        watch_stores(
+            metrics,
+            dead_letters=runtime.dead_letters,
+            integrations=[runtime.adapter(name).name for name in adapter],
+            quarantine=drainer.quarantine,
+            sources=found,
+        )
         extra.append(runtime.metrics)
         drainer_thread = threading.Thread(
             target=drainer.run, args=(stop,), name="martech-bus-drainer", daemon=True
         )
+    from martech_bus.observability import otel
+
+    otel.enable([metrics, *extra])  # only when MARTECH_BUS_OTEL is set
     gateway = Gateway(
         store,
         found,

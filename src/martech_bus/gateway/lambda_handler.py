@@ -121,7 +121,15 @@ def _handle(gateway: Gateway, event: Mapping[str, Any], source: EventSource) -> 
         request.method, _path(event, source), _headers(event), _client(event, source)
     )
     target = gateway.resolve(head.method, head.path)
-    if isinstance(target, Reply) or target in ("healthz", "metrics"):
+    if target == "metrics":
+        # Counters are reset after every invocation's EMF flush: nothing here to scrape.
+        return error(
+            404,
+            "not_found",
+            "in Lambda, metrics go to CloudWatch as EMF after every invocation; "
+            "there is no /metrics to scrape",
+        )
+    if isinstance(target, Reply) or target == "healthz":
         return gateway.handle(head, b"")
     refused = gateway.check(target, head)
     if refused is not None:

@@ -43,7 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol, Self, cast, get_args
+from typing import Any, ClassVar, Final, Literal, Protocol, Self, cast, get_args
 from urllib.parse import quote, quote_plus, urlencode
 
 try:
@@ -380,7 +380,7 @@ class _Reply:
         if rule is None or not rule.matches(document):
             return cls(response, _Verdict.OK, document, None)
         verdict = _Verdict.RETRY if rule.retryable else _Verdict.FAIL
-        return cls(response, verdict, document, rule.message(document) or "error in a 2xx body")
+        return cls(response, verdict, document, rule.message(document) or IN_BODY)
 
     def worth_retrying(self) -> bool:
         return self.verdict is _Verdict.RETRY
@@ -389,9 +389,25 @@ class _Reply:
         value: str | None = self.response.headers.get("retry-after")
         return value
 
-    def describe(self) -> str:
+    def describe(self, *, with_message: bool = False) -> str:
+        """The status, and with ``with_message`` the vendor's own error message.
+
+        The vendor's message may echo the payload (names, IPs, ids that no text
+        pattern catches), so it goes only where the payload already is: the dead
+        letter. Reasons, which are logged, say that there is one.
+        """
         text = f"HTTP {self.response.status_code} {self.response.reason_phrase}".rstrip()
-        return f"{text}: {self.message}" if self.message else text
+        if not self.message:
+            return text
+        if with_message or self.message == IN_BODY:
+            return f"{text}: {self.message}"
+        return (
+            f"{text}: the vendor reported an error in the body (its message is in the dead letter)"
+        )
+
+
+#: The reason when a vendor's error-in-200 body carries no message of its own.
+IN_BODY: Final = "error in a 2xx body"
 
 
 @dataclass(frozen=True, slots=True)
@@ -672,7 +688,12 @@ class _Judgement:
         assert reply is not None  # run() returns a result or an error
         if reply.verdict is _Verdict.OK:
             return self._delivered(reply)
-        return self._failed(_kind(reply.verdict is _Verdict.RETRY), reply.describe(), reply)
+        return self._failed(
+            _kind(reply.verdict is _Verdict.RETRY),
+            reply.describe(),
+            reply,
+            detail=reply.describe(with_message=True),
+        )
 
     def _delivered(self, reply: _Reply) -> list[Outcome]:
         rule = self.endpoint.partial_failure
@@ -683,10 +704,13 @@ class _Judgement:
             if failure is None:
                 outcomes.append(self._outcome(delivery, OutcomeKind.DELIVERED, reply))
                 continue
-            reason = self.exchange.redact(f"vendor refused item {position}: {failure.message}")
+            # The reason is logged: the vendor's message (it may echo the item) is kept
+            # only in the dead letter's record, like the payload itself.
+            reason = f"vendor refused item {position}"
+            detail = self.exchange.redact(f"{reason}: {failure.message}")
             kind = _kind(failure.retryable)
             outcomes.append(
-                self._outcome(delivery, kind, reply, reason, self._record(reason, reply))
+                self._outcome(delivery, kind, reply, reason, self._record(detail, reply))
             )
         if failures:
             logger.warning(
@@ -694,7 +718,11 @@ class _Judgement:
             )
         return outcomes
 
-    def _failed(self, kind: OutcomeKind, error: str, reply: _Reply | None) -> list[Outcome]:
+    def _failed(
+        self, kind: OutcomeKind, error: str, reply: _Reply | None, *, detail: str | None = None
+    ) -> list[Outcome]:
+        """``error`` is logged and becomes the reason; ``detail`` (default: ``error``) is kept
+        in the dead letter's record only."""
         error = self.exchange.redact(error)
         gave_up = self.attempts.gave_up
         reason = f"{error} ({gave_up})" if gave_up else error
@@ -706,7 +734,7 @@ class _Judgement:
             self.exchange.sent,
             reason,
         )
-        record = self._record(error, reply)
+        record = self._record(error if detail is None else self.exchange.redact(detail), reply)
         return [self._outcome(d, kind, reply, reason, record) for d in self.batch.deliveries]
 
     def _outcome(

@@ -47,8 +47,10 @@ def list_records(
         vendor=vendor, since=_since(since), include_replayed=include_replayed
     )
     table = Table(title=f"{len(records)} dead letter{'s' * (len(records) != 1)}")
-    for column in ("id", "vendor", "event", "route", "attempts", "when", "reason"):
-        table.add_column(column, no_wrap=column != "reason")
+    # Ids fold onto several lines in a narrow terminal; the reason keeps a readable width.
+    for column in ("id", "vendor", "event", "route", "attempts", "when"):
+        table.add_column(column, overflow="fold")
+    table.add_column("reason", min_width=24, ratio=1)
     for record in records:
         table.add_row(
             record.id,
@@ -99,7 +101,8 @@ def replay(
     store = dead_letter_store(dlq)
     waiting = store.count(vendor=vendor)
     runtime = Runtime(schemas_dir=schemas, adapters_dir=adapters, dlq=dlq)
-    with Progress(console=console, transient=True) as progress:
+    # A progress bar only on a terminal: on a pipe it would leave a blank line behind.
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("replaying", total=waiting)
         report = run_replay(
             store,

@@ -40,9 +40,6 @@ if TYPE_CHECKING:
 #: Connect fast, read within a Lambda-friendly bound; the retry budget caps the total.
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
-#: Consecutive transient failures before a vendor's circuit opens, and how long it stays open.
-BREAKER_THRESHOLD = 5
-BREAKER_RESET_SECONDS = 30.0
 
 
 def default_http_client() -> HttpClient:
@@ -256,7 +253,12 @@ def http_sink(adapter: Adapter, runtime: Runtime) -> HttpSink:
         TokenBucket(rate.per_second, rate.burst, clock=runtime.clock, sleep=runtime.sleep)
         if rate is not None
         else None,
-        CircuitBreaker(BREAKER_THRESHOLD, BREAKER_RESET_SECONDS, runtime.clock, name=adapter.name),
+        CircuitBreaker(
+            manifest.circuit_breaker.failures,
+            manifest.circuit_breaker.reset_seconds,
+            runtime.clock,
+            name=adapter.name,
+        ),
         sleep=runtime.sleep,
         clock=runtime.clock,
     )

@@ -506,3 +506,20 @@ def test_governance_needs_both_scores_and_risks(tmp_path: Path) -> None:
     manifest = MANIFEST + "governance:\n" + GOVERNANCE.splitlines(keepends=True)[1]
     error = load_error(scratch_adapter(tmp_path, manifest))
     assert "missing required key 'risks'" in the_problem(error, "governance.risks").message
+
+
+def test_the_circuit_breaker_defaults_to_five_failures_and_thirty_seconds(tmp_path: Path) -> None:
+    breaker = load_adapter(scratch_adapter(tmp_path)).manifest.circuit_breaker
+    assert (breaker.failures, breaker.reset_seconds) == (5, 30.0)
+
+
+def test_a_circuit_breaker_section_sets_the_threshold_and_the_reset(tmp_path: Path) -> None:
+    manifest = MANIFEST + "circuit_breaker: {failures: 2, reset_seconds: 1.5}\n"
+    breaker = load_adapter(scratch_adapter(tmp_path, manifest)).manifest.circuit_breaker
+    assert (breaker.failures, breaker.reset_seconds) == (2, 1.5)
+
+
+def test_a_circuit_breaker_without_failures_to_count_is_refused(tmp_path: Path) -> None:
+    manifest = MANIFEST + "circuit_breaker: {failures: 0}\n"
+    error = load_error(scratch_adapter(tmp_path, manifest))
+    assert the_problem(error, "circuit_breaker.failures")

@@ -28,6 +28,7 @@ The format is documented in ``docs/adapters.md``; in brief::
       envelope:                         # the mapping language, over {items, params}
         data: {path: items}
     rate_limit: {per_second: 50, burst: 100}
+    circuit_breaker: {failures: 5, reset_seconds: 30}   # the defaults
     retry: {max_attempts: 5}
     error_in_200: {path: error, when: present, message_path: error.message}
     consent: {purposes: [marketing], missing: deny}
@@ -200,6 +201,18 @@ class RateLimit:
 
 
 @dataclass(frozen=True, slots=True)
+class CircuitBreakerSettings:
+    """Open the vendor's circuit after ``failures`` consecutive transient failures, for ``reset_seconds``.
+
+    While open, deliveries fail fast (retried later or dead-lettered, by the
+    entry point); one trial request after ``reset_seconds`` closes it again.
+    """
+
+    failures: int = 5
+    reset_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorIn200:
     """How to recognise an error in a 2xx body: the value at ``path`` meets ``when``."""
 
@@ -327,6 +340,7 @@ class Manifest:
     runbook: str | None = None
     batch: Batch = field(default_factory=Batch)
     rate_limit: RateLimit | None = None
+    circuit_breaker: CircuitBreakerSettings = field(default_factory=CircuitBreakerSettings)
     retry: Mapping[str, float | int] = field(default_factory=dict)
     error_in_200: ErrorIn200 | None = None
     partial_failure: PartialFailure | None = None

@@ -37,6 +37,7 @@ from martech_bus.adapter.manifest import (
     WHEN,
     Auth,
     Batch,
+    CircuitBreakerSettings,
     Consent,
     Endpoint,
     ErrorIn200,
@@ -74,6 +75,7 @@ _TOP_OPTIONAL: Final = (
     "runbook",
     "batch",
     "rate_limit",
+    "circuit_breaker",
     "retry",
     "error_in_200",
     "partial_failure",
@@ -133,6 +135,7 @@ class ManifestParser(Reader):
         batch = self.field(top, "", "batch", lambda n, p: self.batch(n, p, endpoint)) or Batch()
         self.check_params_used(top, endpoint, batch)
         rate_limit = self.field(top, "", "rate_limit", self.rate_limit)
+        breaker = self.field(top, "", "circuit_breaker", self.circuit_breaker)
         retry = self.field(top, "", "retry", self.retry)
         error_in_200 = self.field(top, "", "error_in_200", self.error_in_200)
         partial = self.field(top, "", "partial_failure", self.partial_failure)
@@ -157,6 +160,7 @@ class ManifestParser(Reader):
             runbook=runbook,
             batch=batch,
             rate_limit=rate_limit,
+            circuit_breaker=breaker or CircuitBreakerSettings(),
             retry=retry or {},
             error_in_200=error_in_200,
             partial_failure=partial,
@@ -555,6 +559,24 @@ class ManifestParser(Reader):
         if rate is None or ("burst" in entries and burst is None):
             return None
         return RateLimit(rate, burst if burst is not None else max(1, int(rate)))
+
+    def circuit_breaker(self, node: YNode, path: str) -> CircuitBreakerSettings | None:
+        entries = self.section(node, path, optional=("failures", "reset_seconds"))
+        if entries is None:
+            return None
+        defaults = CircuitBreakerSettings()
+        failures = self.field(entries, path, "failures", lambda n, p: self.integer(n, p, minimum=1))
+        reset = self.field(
+            entries, path, "reset_seconds", lambda n, p: self.number(n, p, positive=True)
+        )
+        if ("failures" in entries and failures is None) or (
+            "reset_seconds" in entries and reset is None
+        ):
+            return None
+        return CircuitBreakerSettings(
+            failures if failures is not None else defaults.failures,
+            reset if reset is not None else defaults.reset_seconds,
+        )
 
     def retry(self, node: YNode, path: str) -> dict[str, float | int] | None:
         entries = self.section(node, path, optional=RETRY_SETTINGS)

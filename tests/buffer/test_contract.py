@@ -317,3 +317,15 @@ def test_concurrent_claimers_never_hold_the_same_record_at_once(
         return
     assert overlaps == []
     assert len(seen) == len(set(seen)) == total
+
+
+def test_append_each_gives_every_record_its_own_outcome(
+    buffers: Buffers, buffer: BufferStore
+) -> None:
+    outcomes = buffer.append_each([incoming(1), Incoming("", b"no source"), incoming(2)])
+    first, refused, second = outcomes
+    assert isinstance(refused, InvalidRecordError)  # fails alone
+    assert isinstance(first, str) and isinstance(second, str)
+    claims = buffers.claim_until(buffer, 2, LEASE)
+    assert sorted(c.id for c in claims) == sorted([first, second])
+    assert sorted(payloads(claims)) == [b'{"n": 1}', b'{"n": 2}']

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from martech_bus.buffer import AppendTimeoutError, Incoming
-from martech_bus.buffer.sqlite import SqliteBufferStore
+from martech_bus.buffer.sqlite import DEFAULT_CHECKPOINT_BYTES, SqliteBufferStore
 from martech_bus.testing.clock import FakeTime
 
 # Appends from ``threads`` threads, writes each acknowledged id to stdout the moment
@@ -25,8 +25,8 @@ CHILD = textwrap.dedent(
     from martech_bus.buffer import Incoming
     from martech_bus.buffer.sqlite import SqliteBufferStore
 
-    path, threads, batch, stop_after = sys.argv[1], *map(int, sys.argv[2:])
-    store = SqliteBufferStore(path)
+    path, threads, batch, stop_after, checkpoint_bytes = sys.argv[1], *map(int, sys.argv[2:])
+    store = SqliteBufferStore(path, checkpoint_bytes=checkpoint_bytes)
     lock, done, count = threading.Lock(), threading.Event(), [0]
 
     def work(worker):
@@ -49,13 +49,19 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize(("threads", "batch"), [(1, 100), (4, 1)])
+# checkpoint_bytes=1: the background checkpointer copies the WAL after every commit, so the
+# process is killed in the middle of checkpoints too.
+@pytest.mark.parametrize(
+    ("threads", "batch", "checkpoint_bytes"),
+    [(1, 100, DEFAULT_CHECKPOINT_BYTES), (4, 1, DEFAULT_CHECKPOINT_BYTES), (4, 1, 1)],
+)
 def test_what_append_acknowledged_survives_a_killed_process(
-    tmp_path: Path, threads: int, batch: int
+    tmp_path: Path, threads: int, batch: int, checkpoint_bytes: int
 ) -> None:
     path = tmp_path / "buffer.sqlite3"
+    arguments = [str(path), str(threads), str(batch), "300", str(checkpoint_bytes)]
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(path), str(threads), str(batch), "300"],
+        [sys.executable, "-c", CHILD, *arguments],
         capture_output=True,
         text=True,
         timeout=60,
@@ -151,3 +157,60 @@ def test_the_default_file_lives_in_the_data_dir(
         assert store.path == tmp_path / "state" / "buffer.sqlite3"
         store.append_one("canonical", b"{}")
     assert (tmp_path / "state" / "buffer.sqlite3").exists()
+
+
+def test_append_each_writes_every_record_in_one_transaction(tmp_path: Path) -> None:
+    with SqliteBufferStore(tmp_path / "buffer.sqlite3") as store:
+        outcomes = store.append_each([Incoming("segment", b"%d" % n) for n in range(5)])
+        assert store.group_commit.commits == 1
+        assert [c.id for c in store.claim(10, 60)] == outcomes
+
+
+def test_checkpoints_run_in_the_background_never_inside_an_append(tmp_path: Path) -> None:
+    path = tmp_path / "buffer.sqlite3"
+    with SqliteBufferStore(path, checkpoint_bytes=10_000) as store:
+        with store._db.reading() as conn:
+            assert conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+        ids = [store.append_one("segment", bytes(4_000)) for _ in range(5)]
+        assert store.checkpointer is not None
+        deadline = time.monotonic() + 30
+        while store.checkpointer.checkpoints == 0:
+            assert time.monotonic() < deadline, "no checkpoint ran"
+            time.sleep(0.01)
+        # The database file alone, without its WAL, now holds what was checkpointed.
+        copy = tmp_path / "copy.sqlite3"
+        copy.write_bytes(path.read_bytes())
+        with sqlite3.connect(copy) as conn:
+            found = {row[0] for row in conn.execute("SELECT id FROM buffer")}
+        assert found & set(ids)
+
+
+def test_the_wal_stays_bounded_while_appending(tmp_path: Path) -> None:
+    path = tmp_path / "buffer.sqlite3"
+    record = bytes(100_000)
+    with SqliteBufferStore(path, checkpoint_bytes=1) as store:
+        assert store.checkpointer is not None
+        for _ in range(40):
+            store.append_one("segment", record)
+            store.checkpointer.checkpoint()  # as the thread would, without waiting for it
+        # Restarted after each checkpoint: a few records' pages, not forty.
+        assert Path(f"{path}-wal").stat().st_size < 10 * len(record)
+        assert store.depth() == 40
+
+
+def test_closing_stops_the_checkpointer(tmp_path: Path) -> None:
+    def checkpointers() -> int:
+        return sum(t.name == "martech-bus-buffer-checkpoint" for t in threading.enumerate())
+
+    before = checkpointers()
+    store = SqliteBufferStore(tmp_path / "buffer.sqlite3")
+    assert checkpointers() == before + 1
+    store.close()
+    assert checkpointers() == before
+
+
+def test_an_in_memory_buffer_has_no_checkpointer() -> None:
+    with SqliteBufferStore(":memory:") as store:
+        assert store.checkpointer is None
+        store.append_one("segment", b"{}")
+        assert store.depth() == 1

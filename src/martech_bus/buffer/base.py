@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Final, NamedTuple, Self, TypedDict
 
-from martech_bus.awsapi import TerminalStoreError, TransientStoreError
+from martech_bus.awsapi import StoreError, TerminalStoreError, TransientStoreError
 from martech_bus.errors import ConfigError, Location, TerminalError
 
 #: Seconds since the epoch, like ``time.time``.
@@ -50,6 +50,10 @@ class InvalidRecordError(TerminalError, ValueError):
 
 class AppendTimeoutError(TransientStoreError, TimeoutError):
     """The append did not reach a transaction within the bounded wait; nothing of it was written."""
+
+
+#: What ``append_each`` reports per record: its id, or why it was not buffered.
+AppendOutcome = str | InvalidRecordError | StoreError
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +135,9 @@ class BufferStore(ABC):
 
     #: True when the backend itself refuses a token superseded by a later claim or a release.
     checks_tokens: ClassVar[bool] = True
+    #: True when ``append_each`` writes all its records in one commit, so a caller gathering
+    #: concurrent appends (the gateway's event loop) pays one commit (one fsync) for all of them.
+    shares_commits: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -167,6 +174,38 @@ class BufferStore(ABC):
         if built:
             self._append(built)
         return [record.id for record in built]
+
+    def append_each(self, records: Sequence[Incoming]) -> list[AppendOutcome]:
+        """``append`` each record as its own batch; per record, its id or the error it met.
+
+        A record the buffer refuses fails alone (``InvalidRecordError``). The others
+        are written in one commit where the backend ``shares_commits`` (and a failed
+        commit fails each of them), else one by one. Durable when this returns;
+        errors other than the store's own (bugs) are raised.
+        """
+        self._check_open()
+        now = self.clock()
+        ids = iter(_ids.take(now, sum(1 for r in records if r.id is None)))
+        outcomes: list[AppendOutcome] = []
+        built: list[tuple[int, BufferRecord]] = []
+        for incoming in records:
+            try:
+                record = _build(incoming, now, ids)
+            except InvalidRecordError as exc:
+                outcomes.append(exc)
+                continue
+            built.append((len(outcomes), record))
+            outcomes.append(record.id)
+        groups = [built] if self.shares_commits else [[one] for one in built]
+        for group in groups:
+            if not group:
+                continue
+            try:
+                self._append([record for _, record in group])
+            except (InvalidRecordError, StoreError) as exc:
+                for index, _ in group:
+                    outcomes[index] = exc
+        return outcomes
 
     def append_one(self, source: str, payload: bytes, meta: Mapping[str, str] | None = None) -> str:
         """``append`` one record; its id."""
@@ -396,6 +435,7 @@ def new_id(now: float) -> str:
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_VISIBILITY_TIMEOUT",
+    "AppendOutcome",
     "AppendTimeoutError",
     "BufferRecord",
     "BufferStore",

@@ -21,6 +21,8 @@ class _Slot:
 class MemoryBufferStore(BufferStore):
     """Records in an insertion-ordered dict behind a lock: each hook call is atomic."""
 
+    shares_commits = True  # append_each: under the lock once
+
     def __init__(self, **options: Unpack[StoreOptions]) -> None:
         super().__init__(**options)
         self._slots: dict[str, _Slot] = {}  # insertion order = FIFO order

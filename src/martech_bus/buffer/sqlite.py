@@ -10,6 +10,11 @@ which is where NORMAL's speed would have come from. Claims, acks and releases go
 through the same connection and are durable too (losing one would only cause a
 duplicate, but one setting per file keeps the reasoning simple).
 
+Checkpoints run in a thread of their own (``Checkpointer``), never inside an
+append: SQLite's automatic checkpoint would make the commit that crosses 1000
+WAL pages copy megabytes into the database file and fsync it, and every append
+queued behind that commit would wait for it.
+
 Order is ``seq`` (the rowid): commit order, which group commit keeps equal to the
 order appenders queued in. A claim scans from the head and skips records in
 flight, so it costs O(records in flight) however long the backlog is.
@@ -18,7 +23,9 @@ flight, so it costs O(records in flight) however long the backlog is.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, Unpack
@@ -31,10 +38,16 @@ from martech_bus.buffer.groupcommit import (
     GroupCommit,
     Row,
 )
-from martech_bus.sqlite import Database, data_file
+from martech_bus.sqlite import MEMORY, Database, data_file
+
+logger = logging.getLogger("martech_bus.buffer")
 
 DEFAULT_FILE: Final = "buffer.sqlite3"
 DEFAULT_APPEND_TIMEOUT: Final = 10.0
+#: Appended bytes between two checkpoints: about SQLite's own default of 1000 pages.
+DEFAULT_CHECKPOINT_BYTES: Final = 4 * 1024 * 1024
+#: A WAL longer than this (64 MiB of 4 KiB pages) gets a checkpoint that restarts it.
+MAX_WAL_FRAMES: Final = 16_384
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS buffer (
     seq INTEGER PRIMARY KEY,
@@ -68,8 +81,11 @@ class SqliteBufferStore(BufferStore):
     """Records in a SQLite table (``path`` defaults to ``<data_dir>/buffer.sqlite3``).
 
     ``append_timeout`` bounds how long an append may queue for a transaction;
-    ``max_group_rows`` / ``max_group_bytes`` cap one group commit.
+    ``max_group_rows`` / ``max_group_bytes`` cap one group commit;
+    ``checkpoint_bytes``: appended bytes between background checkpoints.
     """
+
+    shares_commits = True  # append_each: one transaction
 
     def __init__(
         self,
@@ -78,6 +94,7 @@ class SqliteBufferStore(BufferStore):
         append_timeout: float = DEFAULT_APPEND_TIMEOUT,
         max_group_rows: int = DEFAULT_MAX_GROUP_ROWS,
         max_group_bytes: int = DEFAULT_MAX_GROUP_BYTES,
+        checkpoint_bytes: int = DEFAULT_CHECKPOINT_BYTES,
         **options: Unpack[StoreOptions],
     ) -> None:
         super().__init__(**options)
@@ -94,6 +111,15 @@ class SqliteBufferStore(BufferStore):
             max_bytes=max_group_bytes,
             what=self._what,
         )
+        self.checkpointer: Checkpointer | None = None
+        if self.path != MEMORY:  # an in-memory database has no WAL
+            try:
+                self.checkpointer = Checkpointer(self.path, checkpoint_bytes)
+                with self._db.reading() as conn:
+                    conn.execute("PRAGMA wal_autocheckpoint=0")  # this connection only
+            except sqlite3.Error as exc:
+                self.close()
+                raise _translate(exc, self._what) from exc
 
     def _append(self, records: Sequence[BufferRecord]) -> None:
         rows = [
@@ -119,6 +145,8 @@ class SqliteBufferStore(BufferStore):
                     conn.executemany(_INSERT, rows)
         except sqlite3.Error as exc:
             raise _translate(exc, self._what) from exc
+        if self.checkpointer is not None:
+            self.checkpointer.wrote(sum(len(row[2]) + len(row[3]) for row in rows))
 
     def _claim(self, limit: int, lease: Lease) -> list[Taken]:
         params = {"until": lease.until, "token": lease.token, "now": lease.now, "limit": limit}
@@ -127,6 +155,8 @@ class SqliteBufferStore(BufferStore):
                 rows = conn.execute(_CLAIM, params).fetchall()
         except sqlite3.Error as exc:
             raise _translate(exc, self._what) from exc
+        if self.checkpointer is not None and rows:
+            self.checkpointer.wrote(0)
         rows.sort()  # RETURNING has no defined order; seq is the FIFO order
         return [
             Taken(
@@ -155,6 +185,8 @@ class SqliteBufferStore(BufferStore):
                         done.add(record_id)
         except sqlite3.Error as exc:
             raise _translate(exc, self._what) from exc
+        if self.checkpointer is not None and done:
+            self.checkpointer.wrote(0)
         return done
 
     def _depth(self) -> int:
@@ -168,7 +200,88 @@ class SqliteBufferStore(BufferStore):
         return None if row is None else float(row[0])
 
     def _close(self) -> None:
-        self._db.close()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
+        self._db.close()  # the last connection to close checkpoints what is left
+
+
+class Checkpointer:
+    """Copies the WAL of ``path`` back into the database file, in a thread and connection of its own.
+
+    A PASSIVE checkpoint once ``every_bytes`` were written since the last one, and
+    every ``interval`` seconds after any other write (claims, acks): it copies what
+    it can without blocking writers. SQLite restarts the WAL from its beginning only
+    once all of it was copied, which a passive checkpoint racing continuous appends
+    may never achieve; past ``max_wal_frames`` a RESTART checkpoint (which holds
+    writers off while it copies the remainder) bounds the file. A checkpoint that
+    fails is only logged: the WAL stays correct, and the next one copies more.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        every_bytes: int = DEFAULT_CHECKPOINT_BYTES,
+        *,
+        interval: float = 1.0,
+        max_wal_frames: int = MAX_WAL_FRAMES,
+    ) -> None:
+        self.every_bytes = every_bytes
+        self.interval = interval
+        self.max_wal_frames = max_wal_frames
+        self.checkpoints = 0  # completed (for tests and benchmarks)
+        # A short busy timeout: a RESTART waits for writers and holds new ones off meanwhile.
+        self._conn = sqlite3.connect(path, timeout=0.5, check_same_thread=False)
+        self._lock = threading.Lock()  # the connection: the thread's, and callers of checkpoint()
+        self._pending = 0
+        self._dirty = False
+        self._stopping = False
+        self._due = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="martech-bus-buffer-checkpoint", daemon=True
+        )
+        self._thread.start()
+
+    def wrote(self, size: int) -> None:
+        """A write transaction committed ``size`` bytes.
+
+        No lock: two threads racing here can only lose a count, which delays a checkpoint a little.
+        """
+        self._dirty = True
+        self._pending += size
+        if self._pending >= self.every_bytes:
+            self._pending = 0
+            self._due.set()
+
+    def close(self) -> None:
+        self._stopping = True
+        self._due.set()
+        self._thread.join()
+        with self._lock:
+            self._conn.close()
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait(self.interval)
+            self._due.clear()
+            if self._stopping:
+                return
+            if self._dirty:
+                self._dirty = False
+                self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Copy what can be copied now (the thread calls this; so may a test)."""
+        with self._lock:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        try:
+            _busy, frames, _copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if frames > self.max_wal_frames:
+                self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            self.checkpoints += 1
+        except sqlite3.Error as exc:
+            logger.warning("buffer checkpoint failed (the next one copies more): %s", exc)
 
 
 def _translate(exc: sqlite3.Error, what: str) -> Exception:

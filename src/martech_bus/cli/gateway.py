@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import gc
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -195,6 +196,10 @@ def serve(
     )
     if drainer_thread is not None:
         drainer_thread.start()
+    # Everything loaded so far lives as long as the process: keep it out of the GC's full
+    # collections, which otherwise walk it on every pass (9-15 ms pauses in the ack path).
+    gc.collect()
+    gc.freeze()
     try:
         server.run()
     finally:

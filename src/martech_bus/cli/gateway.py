@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
-import gc
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING

@@ -181,51 +181,38 @@ class Phase:
 MakeRequest = Callable[[], tuple[int, bytes]]
 
 
-async def _closed(
-    port: int, make: MakeRequest, connections: int, seconds: float, phase: Phase
+async def _load(
+    port: int,
+    make: MakeRequest,
+    connections: int,
+    seconds: float,
+    phase: Phase,
+    rate: float | None = None,
 ) -> None:
-    """``connections`` senders, each sending again as soon as it has its answer."""
-    conns = [await Connection.open(port) for _ in range(connections)]
-    began = time.perf_counter()
-    counted_from, until = began + WARMUP, began + WARMUP + seconds
+    """Without ``rate`` a closed loop: ``connections`` senders, each sending again as soon as
+    it has its answer. With ``rate`` an open loop: requests scheduled every ``1/rate`` s,
+    latency from the scheduled time (wrk2's way).
 
-    async def sender(conn: Connection) -> None:
-        while (sent := time.perf_counter()) < until:
-            first, data = make()
-            status = await conn.request(data)
-            done = time.perf_counter()
-            _record(phase, status, first, done - sent, counted=counted_from <= sent)
-
-    try:
-        await asyncio.gather(*(sender(c) for c in conns))
-    finally:
-        for conn in conns:
-            conn.close()
-    phase.seconds = seconds
-
-
-async def _open(
-    port: int, make: MakeRequest, connections: int, rate: float, seconds: float, phase: Phase
-) -> None:
-    """Requests scheduled every ``1/rate`` s; latency from the scheduled time (wrk2's way).
-
-    A request whose slot comes while every connection is busy is sent late, and that
-    wait counts in its latency, as it would for a client sending on its own clock.
+    In the open loop a request whose slot comes while every connection is busy is sent late,
+    and that wait counts in its latency, as it would for a client sending on its own clock.
     """
     conns = [await Connection.open(port) for _ in range(connections)]
-    slots = itertools.count()
-    began = time.perf_counter() + 0.05
+    began = time.perf_counter() + (0.0 if rate is None else 0.05)
     counted_from, until = began + WARMUP, began + WARMUP + seconds
+    slots = itertools.count()
+
+    def start() -> float:
+        """When the next request is due: now (closed), or its slot on the schedule (open)."""
+        return time.perf_counter() if rate is None else began + next(slots) / rate
 
     async def sender(conn: Connection) -> None:
-        while (scheduled := began + next(slots) / rate) < until:
+        while (due := start()) < until:
             first, data = make()
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
+            if rate is not None and (delay := due - time.perf_counter()) > 0:
                 await asyncio.sleep(delay)
             status = await conn.request(data)
             done = time.perf_counter()
-            _record(phase, status, first, done - scheduled, counted=counted_from <= scheduled)
+            _record(phase, status, first, done - due, counted=counted_from <= due)
 
     try:
         await asyncio.gather(*(sender(c) for c in conns))
@@ -324,7 +311,7 @@ def _gets(port: int, path: str, connections: int, name: str) -> Phase:
     request = _get(port, path)
 
     async def main() -> None:
-        await _closed(port, lambda: (0, request), connections, SECONDS, phase)
+        await _load(port, lambda: (0, request), connections, SECONDS, phase)
 
     _run(main)
     return phase
@@ -388,7 +375,7 @@ def _closed_phase(port: int, bodies: Bodies, connections: int, seconds: float) -
     phase = Phase(f"closed loop, {connections} connections", events_per_request=bodies.batch)
 
     async def main() -> None:
-        await _closed(port, bodies.take, connections, seconds, phase)
+        await _load(port, bodies.take, connections, seconds, phase)
 
     _run(main)
     return phase
@@ -398,7 +385,7 @@ def _open_phase(port: int, bodies: Bodies, connections: int, rate: float) -> Pha
     phase = Phase(f"open loop at {rate:,.0f} req/s", events_per_request=bodies.batch)
 
     async def main() -> None:
-        await _open(port, bodies.take, connections, rate, SECONDS, phase)
+        await _load(port, bodies.take, connections, SECONDS, phase, rate)
 
     _run(main)
     return phase

@@ -443,6 +443,17 @@ def hybrid(demo: Demo) -> None:
     demo.ok("4 events delivered directly, once each; Segment's retry was recognised and dropped")
 
 
+def _flip_and_post(demo: Demo, mode: str, counter: str, waiting: str) -> list[str]:
+    """Flip to ``mode`` (the gateway still delivers), post three orders, and wait until the
+    vendor has them and the connector's ``counter`` has counted them; their event ids."""
+    demo.run(f"flag_{mode}")
+    ids = demo.orders(mode, 3)
+    demo.post(mode, ids)
+    demo.at_vendor(ids, f"the {mode} events at the vendor", "gateway")
+    demo.wait(waiting, lambda: demo.connector_stats().get(counter, 0) >= len(ids), "connector")
+    return ids
+
+
 def marathon(demo: Demo) -> None:
     demo.step("Start the bus connector (it idles: the integration is still direct)")
     demo.start("connector", "connector")
@@ -455,15 +466,7 @@ def marathon(demo: Demo) -> None:
     demo.ok("the connector owns the partitions of the topics meta_capi maps")
 
     demo.step("Flip to dual: the gateway delivers, and publishes every event to the bus")
-    demo.run("flag_dual")
-    ids = demo.orders("dual", 3)
-    demo.post("dual", ids)
-    demo.at_vendor(ids, "the dual events at the vendor", "gateway")
-    demo.wait(
-        "the connector to skip the dual records",
-        lambda: demo.connector_stats().get("skipped", 0) >= len(ids),
-        "connector",
-    )
+    ids = _flip_and_post(demo, "dual", "skipped", "the connector to skip the dual records")
     records = [
         json.loads(line) for line in demo.run("tail", count=len(ids), show=False).splitlines()
     ]
@@ -478,15 +481,7 @@ def marathon(demo: Demo) -> None:
     demo.ok("each event delivered once directly, and on the bus stamped meta_capi=dual")
 
     demo.step("Flip to shadow: the connector renders the payloads and compares, without sending")
-    demo.run("flag_shadow")
-    ids = demo.orders("shadow", 3)
-    demo.post("shadow", ids)
-    demo.at_vendor(ids, "the shadow events at the vendor", "gateway")
-    demo.wait(
-        "the connector to shadow the records",
-        lambda: demo.connector_stats().get("shadowed", 0) >= len(ids),
-        "connector",
-    )
+    ids = _flip_and_post(demo, "shadow", "shadowed", "the connector to shadow the records")
     report = demo.run("shadow_report")
     if "100.00% matched" not in report:
         raise DemoError("the shadow report found differences")

@@ -6,8 +6,10 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +22,13 @@ def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _edit_json(path: Path, change: Callable[[Any], object]) -> None:
+    """Read ``path`` as JSON, let ``change`` edit it in place, and write it back."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(json.dumps(data), encoding="utf-8")
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -68,10 +77,10 @@ def test_planning_runs_nothing(tmp_path: Path) -> None:
 
 def test_a_fixture_whose_body_changed_fails_with_a_diff(tmp_path: Path) -> None:
     repo = repo_copy(tmp_path, adapters=["amplitude"])
-    expected = repo / "adapters/amplitude/fixtures/order_completed_full.expected.json"
-    body = json.loads(expected.read_text())
-    body["events"][0]["insert_id"] = "something-else"
-    expected.write_text(json.dumps(body))
+    _edit_json(
+        repo / "adapters/amplitude/fixtures/order_completed_full.expected.json",
+        lambda body: body["events"][0].update(insert_id="something-else"),
+    )
 
     message = failed(results(repo))["adapter/amplitude/fixture/order_completed_full"]
 
@@ -81,10 +90,10 @@ def test_a_fixture_whose_body_changed_fails_with_a_diff(tmp_path: Path) -> None:
 
 def test_a_body_the_payload_schema_refuses_fails_naming_the_field(tmp_path: Path) -> None:
     repo = repo_copy(tmp_path, adapters=["amplitude"])
-    schema_file = repo / "adapters/amplitude/payload.schema.json"
-    schema = json.loads(schema_file.read_text())
-    schema["properties"]["events"]["maxItems"] = 0
-    schema_file.write_text(json.dumps(schema))
+    _edit_json(
+        repo / "adapters/amplitude/payload.schema.json",
+        lambda schema: schema["properties"]["events"].update(maxItems=0),
+    )
 
     problems = failed(results(repo))
 
@@ -241,10 +250,10 @@ def test_a_fixture_without_its_expected_file_fails(tmp_path: Path) -> None:
 
 def test_a_source_fixture_that_normalizes_differently_fails_with_a_diff(tmp_path: Path) -> None:
     repo = repo_copy(tmp_path, sources=["shopify"])
-    expected = repo / "sources/shopify/fixtures/orders_create.expected.json"
-    events = json.loads(expected.read_text())
-    events[0]["properties"]["order_id"] = "elsewhere"
-    expected.write_text(json.dumps(events))
+    _edit_json(
+        repo / "sources/shopify/fixtures/orders_create.expected.json",
+        lambda events: events[0]["properties"].update(order_id="elsewhere"),
+    )
 
     message = failed(results(repo))["source/shopify/fixture/orders_create"]
 

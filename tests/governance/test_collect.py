@@ -6,6 +6,8 @@ import dataclasses
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
 from martech_bus.adapter import load_adapter
 from martech_bus.governance import DebtReport
 from martech_bus.governance.model import Backlog, Finding, IntegrationDebt
@@ -72,26 +74,23 @@ def test_a_rollout_is_reported_as_its_share_of_the_way() -> None:
     assert messages(braze, "route") == ["routed dual -> bus at 50%: 67% of the way onto the bus"]
 
 
-def test_a_rollout_flipped_long_ago_is_stuck() -> None:
-    clock = [(NOW - timedelta(days=20)).timestamp()]
+@pytest.mark.parametrize(
+    ("days_ago", "stuck"), [(20, True), (3, False)], ids=["long-ago", "recently"]
+)
+def test_a_rollout_is_stuck_only_when_flipped_long_ago(days_ago: int, stuck: bool) -> None:
+    flipped_at = (NOW - timedelta(days=days_ago)).timestamp()
     store = flags(("braze", "direct:dual:10"), expires_on=date(2027, 1, 1))
-    store.clock = lambda: clock[0]
+    store.clock = lambda: flipped_at
     store.set("braze", parse_setting("direct:dual:25"), reason="a quarter")
     braze = integration(report(flags=store), "braze")
-    assert messages(braze, "rollout") == [
-        "flag braze is mid-rollout (direct -> dual at 25%) since its last flip 20 days ago"
-    ]
-    assert check(braze, "flags") == "fail"
-
-
-def test_a_rollout_flipped_recently_is_not_stuck() -> None:
-    clock = [(NOW - timedelta(days=3)).timestamp()]
-    store = flags(("braze", "direct:dual:10"), expires_on=date(2027, 1, 1))
-    store.clock = lambda: clock[0]
-    store.set("braze", parse_setting("direct:dual:25"), reason="a quarter")
-    braze = integration(report(flags=store), "braze")
-    assert messages(braze, "rollout") == []
-    assert check(braze, "flags") == "pass"
+    assert messages(braze, "rollout") == (
+        [
+            f"flag braze is mid-rollout (direct -> dual at 25%) since its last flip {days_ago} days ago"
+        ]
+        if stuck
+        else []
+    )
+    assert check(braze, "flags") == ("fail" if stuck else "pass")
 
 
 def test_a_rollout_without_any_recorded_flip_counts_as_stuck() -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from martech_bus.cli.options import AdaptersOption, Format, FormatOption, SourcesOption
 from martech_bus.cli.output import EXIT_CHECK_FAILED, console, err_console, print_json
 
 app = typer.Typer(
@@ -22,25 +22,6 @@ FileOption = typer.Option(
     help="Alerts file (default: $MARTECH_BUS_ALERTS, else the shipped defaults).",
     show_default=False,
 )
-AdaptersOption = typer.Option(
-    None,
-    "--adapters",
-    metavar="DIR",
-    help="Adapters folder, for their runbooks (default: $MARTECH_BUS_ADAPTERS_DIR, else ./adapters).",
-    show_default=False,
-)
-SourcesOption = typer.Option(
-    None,
-    "--sources",
-    metavar="DIR",
-    help="Gateway sources folder, for their runbooks (default: $MARTECH_BUS_SOURCES_DIR, else ./sources).",
-    show_default=False,
-)
-
-
-class Format(StrEnum):
-    TABLE = "table"
-    JSON = "json"
 
 
 def _specs() -> dict[str, Any]:
@@ -80,7 +61,7 @@ def check(
     file: Path | None = FileOption,
     adapters: Path | None = AdaptersOption,
     sources: Path | None = SourcesOption,
-    output: Format = typer.Option(Format.TABLE, "--format", help="Terminal table or JSON."),
+    output: Format = FormatOption,
 ) -> None:
     """Read the alerts strictly, and list each with its condition and runbook links.
 

@@ -14,6 +14,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from martech_bus.cli.options import SchemasOption
 from martech_bus.cli.output import EXIT_CHECK_FAILED, console, err_console, show_error
 from martech_bus.config import Paths
 from martech_bus.errors import ConfigError, Location, Problem
@@ -27,12 +28,6 @@ BootstrapOption = typer.Option(
     None,
     "--bootstrap",
     help="Kafka host:port (default: $MARTECH_BUS_KAFKA_BOOTSTRAP, else 127.0.0.1:9092).",
-    show_default=False,
-)
-SchemasOption = typer.Option(
-    None,
-    "--schemas",
-    help="Catalogue directory (default: $MARTECH_BUS_SCHEMAS_DIR, else ./schemas).",
     show_default=False,
 )
 ConfigOption = typer.Option(

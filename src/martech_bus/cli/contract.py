@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from martech_bus.cli.options import AdaptersOption, SchemasOption, SourcesOption
 from martech_bus.cli.output import EXIT_CHECK_FAILED, console
 from martech_bus.errors import ConfigError
 
@@ -22,24 +23,9 @@ def contract_test(
         help="Also report breaking schema changes against this git revision (as schema check --base).",
         metavar="GIT_REF",
     ),
-    schemas: Path | None = typer.Option(
-        None,
-        "--schemas",
-        help="Catalogue directory (default: $MARTECH_BUS_SCHEMAS_DIR, else ./schemas).",
-        show_default=False,
-    ),
-    adapters: Path | None = typer.Option(
-        None,
-        "--adapters",
-        help="Adapters directory (default: $MARTECH_BUS_ADAPTERS_DIR, else ./adapters).",
-        show_default=False,
-    ),
-    sources: Path | None = typer.Option(
-        None,
-        "--sources",
-        help="Inbound sources directory (default: $MARTECH_BUS_SOURCES_DIR, else ./sources).",
-        show_default=False,
-    ),
+    schemas: Path | None = SchemasOption,
+    adapters: Path | None = AdaptersOption,
+    sources: Path | None = SourcesOption,
     verbose: bool = typer.Option(
         False, "--verbose", "-v", help="List every check with its note, not only the failures."
     ),

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from enum import StrEnum
 from pathlib import Path
 
 import typer
 
+from martech_bus.cli.options import (
+    AdaptersOption,
+    DlqOption,
+    FlagsOption,
+    Format,
+    FormatOption,
+    QuarantineOption,
+    SourcesOption,
+)
 from martech_bus.cli.output import EXIT_CHECK_FAILED, console, err_console
 from martech_bus.errors import ConfigError
-
-
-class Format(StrEnum):
-    TABLE = "table"
-    JSON = "json"
 
 
 def _today(value: str | None) -> tuple[date, datetime]:
@@ -30,54 +33,23 @@ def _today(value: str | None) -> tuple[date, datetime]:
 
 
 def debt(
-    output: Format = typer.Option(Format.TABLE, "--format", help="Terminal table or JSON."),
+    output: Format = FormatOption,
     html: Path | None = typer.Option(
         None,
         "--html",
         help="Also write a self-contained HTML page with charts to FILE.",
         metavar="FILE",
     ),
-    adapters: Path | None = typer.Option(
-        None,
-        "--adapters",
-        metavar="DIR",
-        help="Adapters folder (default: $MARTECH_BUS_ADAPTERS_DIR, else ./adapters).",
-        show_default=False,
-    ),
-    sources: Path | None = typer.Option(
-        None,
-        "--sources",
-        metavar="DIR",
-        help="Gateway sources folder (default: $MARTECH_BUS_SOURCES_DIR, else ./sources).",
-        show_default=False,
-    ),
-    flags: str | None = typer.Option(
-        None,
-        "--flags",
-        metavar="SETTING",
-        help="Flag store: yaml[:PATH], env, ssm:/PREFIX or memory (default: $MARTECH_BUS_FLAGS, "
-        "else ./flags.yaml).",
-        show_default=False,
-    ),
-    dlq: str | None = typer.Option(
-        None,
-        "--dlq",
-        metavar="SETTING",
-        help="Dead-letter store (default: $MARTECH_BUS_DLQ, else sqlite).",
-        show_default=False,
-    ),
-    quarantine: str | None = typer.Option(
-        None,
-        "--quarantine",
-        metavar="SETTING",
-        help="Quarantine store (default: $MARTECH_BUS_QUARANTINE, else sqlite).",
-        show_default=False,
-    ),
+    adapters: Path | None = AdaptersOption,
+    sources: Path | None = SourcesOption,
+    flags: str | None = FlagsOption,
+    dlq: str | None = DlqOption,
+    quarantine: str | None = QuarantineOption,
     docs: Path = typer.Option(
         Path("docs"),
         "--docs",
         metavar="DIR",
-        help="Docs folder whose pages must mention each integration.",
+        help="Docs directory whose pages must mention each integration.",
     ),
     today: str | None = typer.Option(
         None,

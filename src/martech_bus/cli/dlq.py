@@ -9,15 +9,12 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
+from martech_bus.cli.options import AdaptersOption, DlqOption, SchemasOption
 from martech_bus.cli.output import EXIT_CHECK_FAILED, console, print_json
 from martech_bus.errors import ConfigError
 
 app = typer.Typer(
     help="Dead letters: list, show and replay them through the pipeline.", no_args_is_help=True
-)
-
-DlqOption = typer.Option(
-    None, "--dlq", help="Dead-letter store (default: $MARTECH_BUS_DLQ, else sqlite)."
 )
 
 
@@ -85,12 +82,8 @@ def replay(
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be replayed."),
     dlq: str | None = DlqOption,
-    adapters: Path | None = typer.Option(
-        None, "--adapters", help="Adapters directory (default: ./adapters)."
-    ),
-    schemas: Path | None = typer.Option(
-        None, "--schemas", help="Catalogue directory (default: ./schemas)."
-    ),
+    adapters: Path | None = AdaptersOption,
+    schemas: Path | None = SchemasOption,
 ) -> None:
     """Replay dead letters through the same pipeline (idempotent; exit 1 if any still fails)."""
     from martech_bus.backends import dead_letter_store

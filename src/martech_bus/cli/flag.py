@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from martech_bus.cli.options import FlagsOption
 from martech_bus.cli.output import EXIT_CHECK_FAILED, console, err_console, show_error
 from martech_bus.errors import ConfigError
 from martech_bus.routing.flags import Flag, Setting, check_integration, format_percent, nag
@@ -19,13 +20,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-FlagsOption = typer.Option(
-    None,
-    "--flags",
-    help="Flag store: yaml[:PATH], env, ssm:/PREFIX or memory "
-    "(default: $MARTECH_BUS_FLAGS, else yaml: ./flags.yaml).",
-    show_default=False,
-)
 WhoOption = typer.Option(
     None, "--who", help="Who is flipping (default: $USER, else the login name).", show_default=False
 )

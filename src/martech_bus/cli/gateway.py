@@ -12,6 +12,13 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
+from martech_bus.cli.options import (
+    AdaptersOption,
+    FlagsOption,
+    QuarantineOption,
+    SchemasOption,
+    SourcesOption,
+)
 from martech_bus.cli.output import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, console, show_error
 from martech_bus.errors import MartechBusError
 
@@ -30,22 +37,12 @@ app.add_typer(quarantine_app, name="quarantine")
 
 logger = logging.getLogger("martech_bus.gateway")
 
-SourcesOption = typer.Option(
-    None,
-    "--sources",
-    help="Inbound sources directory (default: $MARTECH_BUS_SOURCES_DIR, else ./sources).",
-)
 BufferOption = typer.Option(
     None,
     "--buffer",
+    metavar="SETTING",
     help="Buffer: sqlite[:PATH], memory or sqs:URL (default: $MARTECH_BUS_BUFFER, else sqlite).",
 )
-QuarantineOption = typer.Option(
-    None,
-    "--quarantine",
-    help="Quarantine: sqlite[:PATH] or memory (default: $MARTECH_BUS_QUARANTINE, else sqlite).",
-)
-SchemasOption = typer.Option(None, "--schemas", help="Catalogue directory (default: ./schemas).")
 
 
 @app.command("serve")
@@ -63,19 +60,13 @@ def serve(
     ),
     quarantine: str | None = QuarantineOption,
     schemas: Path | None = SchemasOption,
-    adapters_dir: Path | None = typer.Option(
-        None, "--adapters", help="Adapters directory (default: ./adapters)."
-    ),
+    adapters_dir: Path | None = AdaptersOption,
     max_body_bytes: int | None = typer.Option(
         None,
         "--max-body-bytes",
         help="Request body limit (default: $MARTECH_BUS_GATEWAY_MAX_BODY_BYTES, else 1 MiB).",
     ),
-    flags: str | None = typer.Option(
-        None,
-        "--flags",
-        help="Migration flags: yaml[:PATH], env, memory or ssm:/PREFIX (default: $MARTECH_BUS_FLAGS, else flags.yaml).",
-    ),
+    flags: str | None = FlagsOption,
     bootstrap: str | None = typer.Option(
         None,
         "--bootstrap",

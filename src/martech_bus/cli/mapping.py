@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
+from martech_bus.cli.options import AdaptersOption, SchemasOption
 from martech_bus.cli.output import EXIT_CHECK_FAILED, console, err_console, print_json
 from martech_bus.config import Paths
 
@@ -18,17 +19,6 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Vendor mappings: render an event, run fixtures, check statically, diff versions.",
     no_args_is_help=True,
-)
-
-AdaptersOption = typer.Option(
-    None,
-    "--adapters",
-    help="Adapters directory (default: $MARTECH_BUS_ADAPTERS_DIR, else ./adapters).",
-)
-SchemasOption = typer.Option(
-    None,
-    "--schemas",
-    help="Catalogue directory (default: $MARTECH_BUS_SCHEMAS_DIR, else ./schemas).",
 )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from martech_bus.cli.options import AdaptersOption, SchemasOption
 from martech_bus.cli.output import EXIT_CHECK_FAILED, console
 from martech_bus.config import Paths
 from martech_bus.errors import ConfigError
@@ -76,18 +77,8 @@ def adapter(
     consent: str = typer.Option(
         "marketing", "--consent", help="Consent purposes the vendor needs, comma-separated."
     ),
-    adapters: Path | None = typer.Option(
-        None,
-        "--adapters",
-        help="Adapters directory (default: $MARTECH_BUS_ADAPTERS_DIR, else ./adapters).",
-        show_default=False,
-    ),
-    schemas: Path | None = typer.Option(
-        None,
-        "--schemas",
-        help="Catalogue directory (default: $MARTECH_BUS_SCHEMAS_DIR, else ./schemas).",
-        show_default=False,
-    ),
+    adapters: Path | None = AdaptersOption,
+    schemas: Path | None = SchemasOption,
 ) -> None:
     """Scaffold adapters/VENDOR: manifest, mapping template, fixtures, payload schema, handler.py.
 
@@ -189,12 +180,7 @@ def event(
         help="NAME:TYPE (NAME:TYPE? when optional); TYPE is string, int, long, double, boolean, "
         "decimal, currency, timestamp or uuid. Repeatable.",
     ),
-    schemas: Path | None = typer.Option(
-        None,
-        "--schemas",
-        help="Catalogue directory (default: $MARTECH_BUS_SCHEMAS_DIR, else ./schemas).",
-        show_default=False,
-    ),
+    schemas: Path | None = SchemasOption,
 ) -> None:
     """Scaffold schemas/NAME/v1.avsc (the envelope plus its properties) and list it in registry.yaml."""
     from martech_bus.scaffold.event import scaffold_event

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from martech_bus.cli.options import SchemasOption
 from martech_bus.cli.output import EXIT_CHECK_FAILED, console, err_console, print_json
 from martech_bus.config import Paths
 from martech_bus.errors import Problem, ValidationError
@@ -16,13 +17,6 @@ from martech_bus.schema.registry import SchemaRegistry
 app = typer.Typer(
     help="The canonical event catalogue: list, show, validate, check compatibility.",
     no_args_is_help=True,
-)
-
-SchemasOption = typer.Option(
-    None,
-    "--schemas",
-    help="Catalogue directory (default: $MARTECH_BUS_SCHEMAS_DIR, else ./schemas).",
-    show_default=False,
 )
 
 

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from martech_bus.cli.options import Format, FormatOption
 from martech_bus.cli.output import console, print_json
 from martech_bus.routing.flags import check_integration
 from martech_bus.shadow.report import ShadowReport, shadow_report
@@ -25,9 +26,10 @@ def report(
     store: str | None = typer.Option(
         None,
         "--store",
+        metavar="SETTING",
         help="Shadow store: sqlite[:PATH] or memory (default: $MARTECH_BUS_SHADOW, else sqlite).",
     ),
-    output: str = typer.Option("table", "--format", help="table or json."),
+    output: Format = FormatOption,
     since: datetime | None = typer.Option(
         None, "--since", help="Only comparisons recorded since this time (ISO 8601, UTC if naive)."
     ),
@@ -37,8 +39,6 @@ def report(
 
     Values that may be personal data or secrets are masked (***) when recorded.
     """
-    if output not in ("table", "json"):
-        raise typer.BadParameter("--format must be table or json", param_hint="--format")
     check_integration(integration)
     started = None if since is None else (since if since.tzinfo else since.replace(tzinfo=UTC))
     result = shadow_report(
@@ -47,7 +47,7 @@ def report(
         since=None if started is None else started.timestamp(),
         samples=samples,
     )
-    if output == "json":
+    if output is Format.JSON:
         print_json(result.as_dict())
     else:
         _print(result)

@@ -298,55 +298,74 @@ class Contract:
         )
 
     def _adapter_checks(self, folder: Path) -> list[Check]:
-        name = folder.name
-        prefix = f"adapter/{name}"
-        manifest = folder / "adapter.yaml"
+        return self._folder_checks(
+            "adapter",
+            folder,
+            folder / "adapter.yaml",
+            [
+                ("manifest", "manifest", "manifest", self._manifest),
+                ("expiry", "expiry", "expiry", self._adapter_expiry),
+                ("governance", "governance", "governance", self._governance),
+            ],
+            mapping=("mapping", self._adapter_mapping),
+            fixture=self._adapter_fixture,
+            coverage=("a fixture per mapped event", self._adapter_coverage),
+        )
 
-        def check(
-            suffix: str, kind: str, subject: str, path: Path, body: Callable[[], str]
-        ) -> Check:
+    def _folder_checks(
+        self,
+        what: str,
+        folder: Path,
+        manifest: Path,
+        first: Sequence[tuple[str, str, str, Callable[[Path], str]]],
+        *,
+        mapping: tuple[str, Callable[[Path, Path], str]],
+        fixture: Callable[[Path, str, Path, Path], str],
+        coverage: tuple[str, Callable[[Path], str]],
+    ) -> list[Check]:
+        """An adapter's or a source's checks: ``first`` (name, kind, subject, body) on its
+        manifest, then one per mapping file and per fixture case, then the coverage check.
+        """
+        prefix = f"{what}/{folder.name}"
+
+        def check(name: str, kind: str, subject: str, path: Path, body: Callable[[], str]) -> Check:
             return self._check(
-                prefix, suffix, kind, f"adapter {name}: {subject}", folder, path, body
+                prefix, name, kind, f"{what} {folder.name}: {subject}", folder, path, body
             )
 
         checks = [
-            check("manifest", "manifest", "manifest", manifest, partial(self._manifest, folder)),
-            check("expiry", "expiry", "expiry", manifest, partial(self._adapter_expiry, folder)),
-            check(
-                "governance",
-                "governance",
-                "governance",
-                manifest,
-                partial(self._governance, folder),
-            ),
+            check(name, kind, subject, manifest, partial(body, folder))
+            for name, kind, subject, body in first
         ]
-        for path in sorted((folder / "mappings").glob("*.yaml")):
-            checks.append(
-                check(
-                    f"mapping/{path.stem}",
-                    "mapping",
-                    f"mapping {path.name}",
-                    path,
-                    partial(self._adapter_mapping, folder, path),
-                )
+        mapping_noun, mapping_body = mapping
+        checks += [
+            check(
+                f"mapping/{path.stem}",
+                "mapping",
+                f"{mapping_noun} {path.name}",
+                path,
+                partial(mapping_body, folder, path),
             )
-        for case, input_file, expected_file in _fixture_cases(folder):
-            checks.append(
-                check(
-                    f"fixture/{case}",
-                    "fixture",
-                    f"fixture {case}",
-                    input_file,
-                    partial(self._adapter_fixture, folder, case, input_file, expected_file),
-                )
+            for path in sorted((folder / "mappings").glob("*.yaml"))
+        ]
+        checks += [
+            check(
+                f"fixture/{case}",
+                "fixture",
+                f"fixture {case}",
+                input_file,
+                partial(fixture, folder, case, input_file, expected_file),
             )
+            for case, input_file, expected_file in _fixture_cases(folder)
+        ]
+        coverage_subject, coverage_body = coverage
         checks.append(
             check(
                 "coverage",
                 "coverage",
-                "a fixture per mapped event",
+                coverage_subject,
                 folder / "fixtures",
-                partial(self._adapter_coverage, folder),
+                partial(coverage_body, folder),
             )
         )
         return checks
@@ -499,57 +518,18 @@ class Contract:
         )
 
     def _source_checks(self, folder: Path) -> list[Check]:
-        name = folder.name
-        prefix = f"source/{name}"
-        declaration = folder / "source.yaml"
-
-        def check(
-            suffix: str, kind: str, subject: str, path: Path, body: Callable[[], str]
-        ) -> Check:
-            return self._check(
-                prefix, suffix, kind, f"source {name}: {subject}", folder, path, body
-            )
-
-        checks = [
-            check(
-                "declaration",
-                "manifest",
-                "declaration",
-                declaration,
-                partial(self._declaration, folder),
-            ),
-            check("expiry", "expiry", "expiry", declaration, partial(self._source_expiry, folder)),
-        ]
-        for path in sorted((folder / "mappings").glob("*.yaml")):
-            checks.append(
-                check(
-                    f"mapping/{path.stem}",
-                    "mapping",
-                    f"inbound mapping {path.name}",
-                    path,
-                    partial(self._inbound_mapping, folder, path),
-                )
-            )
-        for case, input_file, expected_file in _fixture_cases(folder):
-            checks.append(
-                check(
-                    f"fixture/{case}",
-                    "fixture",
-                    f"fixture {case}",
-                    input_file,
-                    partial(self._source_fixture, folder, case, input_file, expected_file),
-                )
-            )
-        checks.append(
-            check(
-                "coverage",
-                "coverage",
-                "a fixture per inbound mapping",
-                folder / "fixtures",
-                partial(self._source_coverage, folder),
-            )
+        return self._folder_checks(
+            "source",
+            folder,
+            folder / "source.yaml",
+            [
+                ("declaration", "manifest", "declaration", self._declaration),
+                ("expiry", "expiry", "expiry", self._source_expiry),
+            ],
+            mapping=("inbound mapping", self._inbound_mapping),
+            fixture=self._source_fixture,
+            coverage=("a fixture per inbound mapping", self._source_coverage),
         )
-        return checks
 
     def _declaration(self, folder: Path) -> str:
         source = self._in_full(partial(self.source, folder))

@@ -11,7 +11,7 @@ the checklist items.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -33,9 +33,9 @@ from martech_bus.governance.model import (
 )
 
 if TYPE_CHECKING:
-    from martech_bus.adapter.loader import Adapter
+    from martech_bus.adapter.loader import Adapter, Fixture
     from martech_bus.gateway.quarantine import QuarantineStore
-    from martech_bus.gateway.sources import InboundSource
+    from martech_bus.gateway.sources import InboundSource, SourceFixture
     from martech_bus.mapping.spec import MappingSpec
     from martech_bus.routing.flags import Flag
     from martech_bus.routing.store import FlagStore
@@ -176,7 +176,7 @@ def _assess_adapter(
     else:
         found.check("migration_plan", "pass", manifest.migration_plan)
     _governance(found, adapter)
-    covered = _adapter_fixture_events(adapter)
+    covered = _fixture_events(adapter.fixtures, expected=False)
     _coverage(found, "adapter", adapter.name, adapter.specs, covered, context)
     _backlog(found, backlog, "dead letter", "no dead letters waiting")
     _flags(found, flags, store, context)
@@ -204,7 +204,7 @@ def _assess_source(source: InboundSource, context: _Context, backlog: Backlog) -
     _ownership(found, source.runbook, [])
     found.check("migration_plan", "pass", source.migration_plan)
     found.check("governance", "n/a", "gateway sources are hybrid by design and carry no scores")
-    covered = _source_fixture_events(source)
+    covered = _fixture_events(source.fixtures, expected=True)
     _coverage(found, "source", source.name, source.specs, covered, context)
     _backlog(found, backlog, "quarantined item", "nothing in quarantine")
     found.check("flags", "n/a", "sources are routed by their adapters' flags")
@@ -338,34 +338,25 @@ def _says_why(spec: MappingSpec) -> bool:
     return first.startswith("#")
 
 
-def _adapter_fixture_events(adapter: Adapter) -> set[str] | str:
+def _fixture_events(
+    fixtures: Callable[[], Sequence[Fixture | SourceFixture]], *, expected: bool
+) -> set[str] | str:
+    """The event types the fixtures exercise, or why they could not be listed.
+
+    An adapter's inputs are canonical events; a source's inputs are vendor payloads, so
+    its events are in the expected files (``expected=True``).
+    """
     try:
-        fixtures = adapter.fixtures()
+        found = fixtures()
     except ConfigError as exc:
         return exc.message
     events = set()
-    for fixture in fixtures:
+    for fixture in found:
         try:
-            data = fixture.load_input()
+            data = fixture.load_expected() if expected else [fixture.load_input()]
         except (OSError, ValueError):
             continue  # an unreadable fixture exercises nothing; the contract tests say why
-        if isinstance(data, dict) and isinstance(data.get("event_type"), str):
-            events.add(data["event_type"])
-    return events
-
-
-def _source_fixture_events(source: InboundSource) -> set[str] | str:
-    try:
-        fixtures = source.fixtures()
-    except ConfigError as exc:
-        return exc.message
-    events = set()
-    for fixture in fixtures:
-        try:
-            produced = fixture.load_expected()
-        except (OSError, ValueError):
-            continue
-        for event in produced if isinstance(produced, list) else []:
+        for event in data if isinstance(data, list) else []:
             if isinstance(event, dict) and isinstance(event.get("event_type"), str):
                 events.add(event["event_type"])
     return events
@@ -455,22 +446,14 @@ def _flags_by_vendor(
 def _dead_letters(
     store: DeadLetterStore | None, now: datetime, vendors: list[str], notes: list[str]
 ) -> dict[str, Backlog]:
-    oldest: dict[str, datetime] = {}
-    counts: dict[str, int] = {}
-    for record in [] if store is None else store.list():
-        counts[record.vendor] = counts.get(record.vendor, 0) + 1
-        if record.vendor not in oldest or record.dead_lettered_at < oldest[record.vendor]:
-            oldest[record.vendor] = record.dead_lettered_at
-    found = {
-        vendor: Backlog(count, _age_days(now, oldest[vendor].timestamp()))
-        for vendor, count in counts.items()
-    }
-    for vendor in sorted(set(found) - set(vendors)):
-        notes.append(
-            f"{found[vendor].count} dead letter{_s(found[vendor].count)} for {vendor!r}, "
-            "which is no adapter"
-        )
-    return found
+    records = [] if store is None else store.list()
+    return _backlogs(
+        [(record.vendor, record.dead_lettered_at.timestamp()) for record in records],
+        now,
+        vendors,
+        notes,
+        lambda vendor, count: f"{count} dead letter{_s(count)} for {vendor!r}, which is no adapter",
+    )
 
 
 def _quarantined(
@@ -478,19 +461,35 @@ def _quarantined(
 ) -> dict[str, Backlog]:
     # Age from when the payload arrived: a failed replay re-quarantines an item, which
     # would make quarantined_at look fresh while the data keeps getting older.
+    items = [] if store is None else store.list()
+    return _backlogs(
+        [(item.source, item.received_at) for item in items],
+        now,
+        sources,
+        notes,
+        lambda source, count: (
+            f"{count} quarantined item{_s(count)} from {source!r}, which is no declared source"
+        ),
+    )
+
+
+def _backlogs(
+    waiting: Iterable[tuple[str, float]],
+    now: datetime,
+    known: list[str],
+    notes: list[str],
+    stray: Callable[[str, int], str],
+) -> dict[str, Backlog]:
+    """Count and oldest age per integration from (integration, epoch seconds) pairs; a note
+    (``stray(name, count)``) for each integration not in ``known``."""
     oldest: dict[str, float] = {}
     counts: dict[str, int] = {}
-    for item in [] if store is None else store.list():
-        counts[item.source] = counts.get(item.source, 0) + 1
-        oldest[item.source] = min(oldest.get(item.source, item.received_at), item.received_at)
-    found = {
-        source: Backlog(count, _age_days(now, oldest[source])) for source, count in counts.items()
-    }
-    for source in sorted(set(found) - set(sources)):
-        notes.append(
-            f"{found[source].count} quarantined item{_s(found[source].count)} from {source!r}, "
-            "which is no declared source"
-        )
+    for name, at in waiting:
+        counts[name] = counts.get(name, 0) + 1
+        oldest[name] = min(oldest.get(name, at), at)
+    found = {name: Backlog(count, _age_days(now, oldest[name])) for name, count in counts.items()}
+    for name in sorted(set(found) - set(known)):
+        notes.append(stray(name, found[name].count))
     return found
 
 

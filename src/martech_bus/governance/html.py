@@ -248,15 +248,21 @@ def _score_chart(report: DebtReport) -> str:
             f'<text x="{x + 6:.1f}" y="{y + 14}" class="score" data-integration='
             f'"{escape(item.name)}">{item.score}</text>'
         )
-    x = float(label)
-    for category in CATEGORIES:
-        out.append(
-            f'<rect x="{x:.0f}" y="{legend_y + 8}" width="12" height="12" '
-            f'fill="{CATEGORY_COLOURS[category]}"/>'
-            f'<text x="{x + 16:.0f}" y="{legend_y + 18}">{category}</text>'
-        )
-        x += 16 + 8 * len(category) + 16
+    keys = [(CATEGORY_COLOURS[category], category) for category in CATEGORIES]
+    out.append(_legend(label, legend_y + 8, keys, char_width=8, gap=16))
     out.append("</svg>")
+    return "".join(out)
+
+
+def _legend(x: float, y: int, keys: list[tuple[str, str]], *, char_width: int, gap: int) -> str:
+    """A row of (colour, label) swatches whose tops are at ``y``; labels are sized by ``char_width``."""
+    out = []
+    for colour, key in keys:
+        out.append(
+            f'<rect x="{x:.0f}" y="{y}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{x + 16:.0f}" y="{y + 10}">{key}</text>'
+        )
+        x += 16 + char_width * len(key) + gap
     return "".join(out)
 
 
@@ -312,14 +318,8 @@ def _matrix_chart(report: DebtReport) -> str:
             f'style="fill:{"#067647" if agrees else "#b42318"}">'
             f"{item.scores.total()} - {escape(verdict)}</text>"
         )
-    x = float(label)
-    legend_y = height - 16
-    for colour, key in zip(SCORE_COLOURS, SCORE_KEYS, strict=True):
-        out.append(
-            f'<rect x="{x:.0f}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>'
-            f'<text x="{x + 16:.0f}" y="{legend_y}">{key}</text>'
-        )
-        x += 16 + 7 * len(key) + 20
+    keys = list(zip(SCORE_COLOURS, SCORE_KEYS, strict=True))
+    out.append(_legend(label, height - 26, keys, char_width=7, gap=20))
     out.append("</svg>")
     return "".join(out)
 

@@ -118,9 +118,13 @@ class Runtime:
 
     def _connect_publisher(self) -> BusPublisher:
         from martech_bus.bus.publisher import BusPublisher
+        from martech_bus.kafka_client import client_properties
 
         return BusPublisher.connect(
-            bootstrap=self.kafka_bootstrap, schemas_dir=self.schemas_dir, bus_config=self.bus_config
+            bootstrap=self.kafka_bootstrap,
+            schemas_dir=self.schemas_dir,
+            bus_config=self.bus_config,
+            producer_config=client_properties(),
         )
 
     def close(self) -> None:

@@ -436,7 +436,10 @@ def admin_client(
         from confluent_kafka.admin import AdminClient
     except ImportError:
         raise ConfigError(f"talking to Kafka needs confluent-kafka: {INSTALL_HINT}") from None
+    from martech_bus.kafka_client import client_properties
+
     settings: dict[str, Any] = {
+        **client_properties(),
         "bootstrap.servers": resolve_bootstrap(bootstrap),
         "logger": logging.getLogger("martech_bus.bus.librdkafka"),
         **(config or {}),

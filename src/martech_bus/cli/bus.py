@@ -18,6 +18,7 @@ from martech_bus.cli.options import SchemasOption
 from martech_bus.cli.output import EXIT_CHECK_FAILED, console, err_console, show_error
 from martech_bus.config import Paths
 from martech_bus.errors import ConfigError, Location, Problem
+from martech_bus.kafka_client import client_properties, with_client_properties
 
 app = typer.Typer(
     help="The Kafka bus: provision topics, publish canonical events, tail a topic.",
@@ -149,7 +150,7 @@ def publish(
         bootstrap=bootstrap,
         schemas_dir=schemas,
         bus_config=config,
-        producer_config={"message.timeout.ms": millis},
+        producer_config=with_client_properties({"message.timeout.ms": millis}),
         integration=integration,
         mapping_version=mapping_version,
     )
@@ -245,6 +246,7 @@ def _consumer(bootstrap: str) -> Any:
         ) from None
     return Consumer(
         {
+            **client_properties(),
             "bootstrap.servers": bootstrap,
             # Partitions are assigned, never subscribed: the group is never joined and
             # nothing is committed; librdkafka just insists on a group id.

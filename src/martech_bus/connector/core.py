@@ -240,7 +240,10 @@ class Connector:
         )
 
     def _config(self) -> dict[str, Any]:
+        from martech_bus.kafka_client import client_properties
+
         config: dict[str, Any] = {
+            **client_properties(),
             "bootstrap.servers": self.bootstrap,
             "group.id": self.group,
             "client.id": f"{self.group}.{self.task_id}",

@@ -155,7 +155,10 @@ class KafkaDeadLetterProducer:
             raise ConfigError(
                 f"a Kafka dead-letter topic needs confluent-kafka: {KAFKA_INSTALL_HINT}"
             ) from None
+        from martech_bus.kafka_client import client_properties
+
         settings: dict[str, Any] = {
+            **client_properties(),
             "bootstrap.servers": bootstrap,
             "acks": "all",
             "logger": _client_log,

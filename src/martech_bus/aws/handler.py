@@ -82,12 +82,12 @@ class InvocationContext:
         return cls(
             source,
             retry_later,
-            _remaining_time(lambda_context),
+            remaining_time_of(lambda_context),
             request_id if isinstance(request_id, str) else None,
         )
 
 
-def _remaining_time(lambda_context: Any) -> RemainingTime | None:
+def remaining_time_of(lambda_context: Any) -> RemainingTime | None:
     millis = getattr(lambda_context, "get_remaining_time_in_millis", None)
     if not callable(millis):
         return None

@@ -199,7 +199,7 @@ class SqsBufferStore(BufferStore):
                     MessageAttributeNames=["All"],
                     MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
                 ).get("Messages", [])
-            taken += [_taken(m) for m in messages]
+            taken += [taken_from_message(m) for m in messages]
             if len(messages) < want:
                 break
             wait = 0  # only the first receive may wait: then take what is there now
@@ -246,7 +246,7 @@ class SqsBufferStore(BufferStore):
         return None  # not in the API: CloudWatch's ApproximateAgeOfOldestMessage has it
 
 
-def _taken(message: dict[str, Any]) -> Taken:
+def taken_from_message(message: dict[str, Any]) -> Taken:
     """A received message as a record; one this store cannot read comes back with a problem."""
     attributes = message.get("MessageAttributes", {})
     system = message.get("Attributes", {})
@@ -282,4 +282,4 @@ def _taken(message: dict[str, Any]) -> Taken:
     return Taken(record, message["ReceiptHandle"])
 
 
-__all__ = ["MAX_MESSAGE_BYTES", "SqsBufferStore"]
+__all__ = ["MAX_MESSAGE_BYTES", "SqsBufferStore", "taken_from_message"]

@@ -26,9 +26,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from martech_bus.gateway.normalizer import Failure, Normalizer
 from martech_bus.gateway.quarantine import QuarantinedItem, QuarantineStore
@@ -36,13 +36,25 @@ from martech_bus.gateway.sources import CANONICAL
 from martech_bus.pipeline import EventResult, EventStatus
 
 if TYPE_CHECKING:
-    from martech_bus.buffer.base import BufferStore, Claimed
+    from martech_bus.buffer.base import Claimed
     from martech_bus.gateway.expiry import ExpiryMonitor
     from martech_bus.observability.metrics import Metrics
 
 logger = logging.getLogger("martech_bus.gateway.drainer")
 
 Process = Callable[[list[Any]], list[EventResult]]
+
+
+class Leases(Protocol):
+    """What the drainer needs from a buffer: a ``BufferStore``, or one Lambda batch of SQS records."""
+
+    def claim(self, limit: int = ..., visibility_timeout: float | None = ...) -> list[Claimed]: ...
+
+    def ack(self, claims: Iterable[Claimed]) -> set[str]: ...
+
+    def release(self, claims: Iterable[Claimed], delay: float = ...) -> set[str]: ...
+
+
 Backoff = Callable[[int], float]
 
 DEFAULT_BATCH: Final = 50
@@ -80,7 +92,7 @@ class Drainer:
 
     def __init__(
         self,
-        buffer: BufferStore,
+        buffer: Leases,
         normalizer: Normalizer,
         process: Process,
         quarantine: QuarantineStore,
@@ -222,4 +234,4 @@ class Drainer:
         return released
 
 
-__all__ = ["DrainReport", "Drainer", "exponential_backoff"]
+__all__ = ["DrainReport", "Drainer", "Leases", "exponential_backoff"]

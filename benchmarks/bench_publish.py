@@ -5,7 +5,9 @@ Every contender publishes to the same embedded broker (tansu, started here, one
 lz4, linger 5 ms), and the clock stops when the last delivery report arrived.
 The ceiling is raw confluent-kafka producing the *same* pre-encoded values and
 keys (no validation, no encoding, no headers). martech-bus is
-`BusPublisher.publish`: `validate_event`, Avro body + Confluent frame, key, nine
+`BusPublisher.publish`: validation and the Avro body + Confluent frame in one
+function generated per schema version (`martech_bus.schema.fastpath`; the
+thorough validator only for events it is not sure about), key, nine
 CloudEvents/schema headers, produce, every delivery report accounted for; its
 input is JSON-form dicts (as the pipeline hands them over), and in a second row
 JSON text parsed with `json.loads` (the naive stack's input). The naive stack is
@@ -134,12 +136,16 @@ def _breakdown(registry: Any, events: list[dict[str, Any]], texts: list[str]) ->
     """Where one event's CPU time goes (no broker: a null producer confirms at once)."""
     from martech_bus.bus.publisher import BusPublisher
     from martech_bus.schema.codec import AvroCodec
-    from martech_bus.schema.validate import validate_event
+    from martech_bus.schema.validate import validate_event, validator_for
     from martech_bus.sinks.kafka import KafkaSink
 
     sample = events[:5000]
     datums = [validate_event(registry, event) for event in sample]
+    entry = datums[0][0]
+    validator = validator_for(entry)
     codec = AvroCodec(registry)
+    fused = codec.validating_encoder(entry, ("event_id",))
+    assert fused is not None
     null = BusPublisher(registry, KafkaSink(bootstrap="null:0", producer_factory=_NullProducer))
     null.publish(sample[:100])
     rows = [
@@ -148,15 +154,23 @@ def _breakdown(registry: Any, events: list[dict[str, Any]], texts: list[str]) ->
             _per_event(lambda: [json.loads(t) for t in texts[:5000]], 5000),
         ),
         (
-            "validate_event (JSON-form dict)",
+            "validate_event (JSON-form dict; generated fast path)",
             _per_event(lambda: [validate_event(registry, e) for e in sample], 5000),
+        ),
+        (
+            "EventValidator.validate_thoroughly (the reference, and the error messages)",
+            _per_event(lambda: [validator.validate_thoroughly(e) for e in sample], 5000),
         ),
         (
             "AvroCodec.encode (datum to wire bytes)",
             _per_event(lambda: [codec.encode(d, e.subject, e.version) for e, d in datums], 5000),
         ),
         (
-            "BusPublisher.publish to a null producer (all of the above but json.loads)",
+            "validation + encoding fused (JSON-form dict to wire bytes: the publisher's path)",
+            _per_event(lambda: [fused(e) for e in sample], 5000),
+        ),
+        (
+            "BusPublisher.publish to a null producer (all the publisher does but produce)",
             _per_event(lambda: null.publish(sample), 5000),
         ),
     ]

@@ -446,6 +446,7 @@ def test_the_generated_code_sees_only_a_few_builtins() -> None:
         "len",
         "type",
         "Exception",
+        "IndexError",  # a length past the table: the varint helper takes over
     }
 
 

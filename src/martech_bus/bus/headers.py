@@ -23,7 +23,8 @@ data as-is, the attributes are ``ce_``-prefixed headers and ``content-type`` is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import quote
@@ -48,6 +49,11 @@ TRACEPARENT: Final = "traceparent"
 
 Headers = list[tuple[str, bytes]]
 _SOURCE_CACHE_LIMIT: Final = 4096
+#: Text that ``rfc3339`` writes unchanged for the moment ``datetime.fromisoformat`` reads
+#: from it: extended format, UTC "Z", exactly milliseconds, hours 00-23.
+_RFC3339_MILLIS: Final = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}\.[0-9]{3}Z\Z"
+)
 
 
 def rfc3339(moment: datetime) -> str:
@@ -60,6 +66,8 @@ def rfc3339(moment: datetime) -> str:
 
 class HeaderBuilder:
     """Builds the headers of one schema version's records; the constant part is built once."""
+
+    __slots__ = ("_canonical", "_source_headers", "_source_prefix", "_sources", "constant")
 
     def __init__(
         self,
@@ -88,6 +96,8 @@ class HeaderBuilder:
         self.constant: tuple[tuple[str, bytes], ...] = tuple(constant)
         self._source_prefix = source_prefix
         self._sources: dict[str, bytes] = {}
+        self._source_headers: dict[str, tuple[str, bytes]] = {}  # the same, as header pairs
+        self._canonical: Callable[[str], object] = re.compile(_RFC3339_MILLIS).match
 
     def source(self, source: str) -> bytes:
         """``ce_source`` for an event ``source`` (few distinct values: cached)."""
@@ -100,16 +110,53 @@ class HeaderBuilder:
 
     def build(self, datum: Mapping[str, Any]) -> Headers:
         """The headers of one validated event (datum form)."""
-        headers: Headers = [
-            (CE_ID, datum["event_id"].encode()),
-            (CE_SOURCE, self.source(datum["source"])),
-            (CE_TIME, rfc3339(datum["occurred_at"]).encode()),
+        return list(
+            self.make(
+                datum["event_id"], datum["source"], datum["occurred_at"], datum.get("traceparent")
+            )
+        )
+
+    def make(
+        self,
+        event_id: str,
+        source: str,
+        occurred_at: datetime,
+        traceparent: str | None = None,
+        occurred_text: object = None,
+    ) -> tuple[tuple[str, bytes], ...]:
+        """``build`` from the datum values themselves, as a tuple.
+
+        ``occurred_text`` is the value ``occurred_at`` was validated from (the event's
+        ``occurred_at`` as received). When it is already what ``rfc3339`` writes for
+        that moment (the common case) it is used as is: formatting the datetime costs
+        several times more than checking the text. A tuple of (str, bytes) tuples holds
+        no mutable container, so the garbage collector stops tracking it (a publisher
+        keeps the headers of every message in flight).
+        """
+        pairs = self._source_headers
+        source_header = pairs.get(source)
+        if source_header is None:
+            source_header = (CE_SOURCE, self.source(source))
+            if len(pairs) < _SOURCE_CACHE_LIMIT:
+                pairs[source] = source_header
+        if type(occurred_text) is str and self._canonical(occurred_text) is not None:
+            time = occurred_text.encode()
+        else:
+            time = rfc3339(occurred_at).encode()
+        if traceparent:
+            return (
+                (CE_ID, event_id.encode()),
+                source_header,
+                (CE_TIME, time),
+                *self.constant,
+                (TRACEPARENT, traceparent.encode()),
+            )
+        return (
+            (CE_ID, event_id.encode()),
+            source_header,
+            (CE_TIME, time),
             *self.constant,
-        ]
-        trace = datum.get("traceparent")
-        if trace:
-            headers.append((TRACEPARENT, trace.encode()))
-        return headers
+        )
 
 
 def header_dict(headers: Iterable[tuple[str, bytes | None]] | None) -> dict[str, str]:

@@ -15,6 +15,13 @@ confirm, handed back with the reason (``resend`` sends the same bytes again).
 - Schema ids: the embedded registry's, or a Confluent-compatible registry's when
   one is configured (``MARTECH_BUS_SCHEMA_REGISTRY_URL``), via ``sync_to_confluent``.
 
+Per schema version, validation and Avro encoding run as one generated function
+(``martech_bus.schema.fastpath``) that writes the wire bytes without building the
+datum; when it is not sure about an event, the event takes ``validate_event`` and
+the codec, which also explain what is wrong with it. Both give the same bytes. The
+function is built once a schema version has had ``FUSE_AFTER`` events, so a cold
+start publishing a few events does not pay for compiling it.
+
 Delivery is at least once: an event handed back as ``maybe_delivered`` may be on
 the topic already, and re-sending it can duplicate it. Consumers dedupe by
 ``event_id`` (the ``ce_id`` header).
@@ -56,11 +63,17 @@ if TYPE_CHECKING:
     from martech_bus.schema.codec import AvroCodec
     from martech_bus.schema.confluent import RegistryClient
     from martech_bus.schema.registry import RegisteredSchema, SchemaRegistry
+    from martech_bus.schema.validate import Shape
 
 SCHEMA_REGISTRY_SETTING: Final = "schema_registry_url"  # MARTECH_BUS_SCHEMA_REGISTRY_URL
 _USER_ID: Final = "user_id"
 _ANONYMOUS_ID: Final = "anonymous_id"
 _CHUNK: Final = 500  # messages handed to the producer at once
+_new_tuple: Final = tuple.__new__
+#: Datum values the fused encoder returns with the bytes: what the key and headers need.
+_EXPORTS: Final = ("event_id", "source", "occurred_at", "traceparent", _USER_ID, _ANONYMOUS_ID)
+#: Events of one schema version published the general way before the fused path is built.
+FUSE_AFTER: Final = 64
 
 
 # --------------------------------------------------------------------------- the report
@@ -170,13 +183,43 @@ class BusFlushError(TransientDeliveryError):
 # --------------------------------------------------------------------------- per schema version
 
 
-@dataclass(frozen=True, slots=True)
+Fused = Callable[[dict[str, Any]], "tuple[Any, ...] | None"]
+
+
+@dataclass(slots=True)
 class _Plan:
     """Everything constant about publishing one schema version (built on first use)."""
 
     entry: RegisteredSchema
     topic: str
     headers: HeaderBuilder
+    #: Validation + encoding in one (see the module docstring); None: the general path.
+    fused: Fused | None = None
+    #: Events until ``fused`` is compiled: a few milliseconds, worth it for a stream of
+    #: events, not for a cold start publishing a handful. 0: compiled, or never will be.
+    until_fused: int = 0
+
+
+def _fusable(entry: RegisteredSchema) -> bool:
+    """Whether the fused encoder's exports are what the headers need (the canonical envelope)."""
+    from martech_bus.schema.validate import validator_for
+
+    kinds = {name: _kind(shape) for name, shape, _ in validator_for(entry).shape.fields}
+    return (
+        kinds.get("event_id") in ("uuid", "string")
+        and kinds.get("source") == "string"
+        and kinds.get("occurred_at") == "timestamp"
+        and kinds.get("traceparent", "string") in ("string", "string?")
+    )
+
+
+def _kind(shape: Shape) -> str:
+    """A field's kind; ``"<kind>?"`` for a union of null and that kind."""
+    if shape.kind == "union":
+        others = [b.kind for b in shape.branches if b.kind != "null"]
+        nullable = len(others) < len(shape.branches)
+        return f"{others[0]}?" if len(others) == 1 and nullable else "union"
+    return shape.kind
 
 
 def _key(datum: Mapping[str, Any]) -> bytes | None:
@@ -220,6 +263,10 @@ class BusPublisher:
         self.mapping_version = mapping_version
         self._now = now
         self._plans: dict[tuple[int, str | None, int | None], _Plan] = {}
+        # (event_type, schema_version as given) -> plan, per (integration, mapping_version);
+        # valid for ``_routes_registry`` (a publisher's registry may be replaced).
+        self._routes: dict[tuple[str | None, int | None], dict[tuple[str, int | None], _Plan]] = {}
+        self._routes_registry: SchemaRegistry | None = None
         # Event ids handed back since the last flush and not confirmed since.
         self._unconfirmed: dict[str, Unconfirmed] = {}
 
@@ -272,17 +319,27 @@ class BusPublisher:
         timeout: float | None = None,
         integration: str | None = None,
         mapping_version: int | None = None,
+        extra_headers: Sequence[list[tuple[str, bytes]] | None] | None = None,
     ) -> PublishReport:
         """Validate, encode and produce ``events``; with ``wait`` also wait for every confirmation.
 
         ``wait=False`` returns as soon as everything is enqueued, with what has
         settled so far; ``flush()`` waits for the rest. ``timeout`` bounds the wait
-        (default: the sink's ``message.timeout.ms`` plus a margin).
+        (default: the sink's ``message.timeout.ms`` plus a margin). ``extra_headers``,
+        aligned with ``events`` (ValueError unless the lengths match), appends headers
+        to each event's record (None: nothing extra).
         """
-        from martech_bus.schema.validate import validate_event
+        from martech_bus.schema.validate import filled_event, validate_event
 
+        if extra_headers is not None:
+            events = list(events)
+            if len(extra_headers) != len(events):
+                raise ValueError(
+                    f"extra_headers has {len(extra_headers)} entries for {len(events)} events"
+                )
         integration = self.integration if integration is None else integration
         mapping_version = self.mapping_version if mapping_version is None else mapping_version
+        routes = self._routes_for(integration, mapping_version)
         plans = self._plans
         registry = self.registry
         encode = self.codec.encode
@@ -291,14 +348,51 @@ class BusPublisher:
         now = self._now
         report = PublishReport()
         rejected = report.rejected
+        message, new = BusMessage, _new_tuple
         # Messages go to the producer in chunks: a burst of produce() calls finds the
         # producer's queue busy and wakes its I/O thread far less often than a trickle
         # (about half the cost per message, measured in benchmarks/bench_publish.py).
         chunk: list[BusMessage] = []
         try:
             for index, event in enumerate(events):
+                extra = None if extra_headers is None else extra_headers[index]
+                given: Mapping[str, Any] = event
+                # The fused path (see the module docstring); anything it is not sure about
+                # continues below, with the same input.
+                if type(event) is dict:
+                    event_type = event.get("event_type")
+                    version = event.get("schema_version")
+                    if type(event_type) is str and (version is None or type(version) is int):
+                        plan = routes.get((event_type, version)) or self._route(
+                            routes, event_type, version, integration, mapping_version
+                        )
+                        if plan is not None and (fused := plan.fused) is not None:
+                            if version is None or event.get("received_at") is None:
+                                given = filled_event(event, plan.entry.version, now)
+                            out = fused(given)  # type: ignore[arg-type]
+                            if out is not None:
+                                value, event_id, source, occurred, trace, user_id, anon_id = out
+                                headers = plan.headers.make(
+                                    event_id, source, occurred, trace, event.get("occurred_at")
+                                )
+                                if extra:
+                                    headers += tuple(extra)
+                                if type(user_id) is str and user_id and not user_id.isspace():
+                                    key: bytes | None = user_id.encode()
+                                elif type(anon_id) is str and anon_id and not anon_id.isspace():
+                                    key = anon_id.encode()
+                                else:
+                                    key = None
+                                chunk.append(
+                                    new(message, (plan.topic, value, key, headers, event_id))
+                                )
+                                if len(chunk) >= _CHUNK:
+                                    ready, chunk = chunk, []
+                                    put_all(ready)
+                                    self._absorb(report, take())
+                                continue
                 try:
-                    entry, datum = validate_event(registry, event, now=now)
+                    entry, datum = validate_event(registry, given, now=now)
                     plan = plans.get((id(entry), integration, mapping_version))
                     if plan is None:
                         plan = self._plan(entry, integration, mapping_version)
@@ -306,13 +400,20 @@ class BusPublisher:
                 except (ValidationError, CodecError) as exc:
                     rejected.append(Rejected(index, _event_id(event), exc))
                     continue
-                event_id: str = datum["event_id"]
+                if plan.until_fused:
+                    self._warm(plan)
+                event_id = datum["event_id"]
+                headers = plan.headers.make(
+                    event_id, datum["source"], datum["occurred_at"], datum.get("traceparent")
+                )
+                if extra:
+                    headers += tuple(extra)
                 chunk.append(
-                    BusMessage(
+                    message(
                         plan.topic,
                         value,
                         _key(datum),
-                        plan.headers.build(datum),
+                        headers,
                         event_id,  # the message's ref: all a report needs
                     )
                 )
@@ -372,6 +473,35 @@ class BusPublisher:
 
     # -- internals ------------------------------------------------------------------------
 
+    def _routes_for(
+        self, integration: str | None, mapping_version: int | None
+    ) -> dict[tuple[str, int | None], _Plan]:
+        if self._routes_registry is not self.registry:
+            self._routes.clear()
+            self._routes_registry = self.registry
+        return self._routes.setdefault((integration, mapping_version), {})
+
+    def _route(
+        self,
+        routes: dict[tuple[str, int | None], _Plan],
+        event_type: str,
+        version: int | None,
+        integration: str | None,
+        mapping_version: int | None,
+    ) -> _Plan | None:
+        """The plan for events naming (``event_type``, ``version``); None if the registry has none."""
+        from martech_bus.errors import UnknownSchemaError
+
+        try:
+            entry = self.registry.get(event_type, version)
+        except UnknownSchemaError:
+            return None  # validate_event explains it
+        plan = self._plans.get((id(entry), integration, mapping_version))
+        if plan is None:
+            plan = self._plan(entry, integration, mapping_version)
+        routes[(event_type, version)] = plan
+        return plan
+
     def _plan(
         self, entry: RegisteredSchema, integration: str | None, mapping_version: int | None
     ) -> _Plan:
@@ -388,9 +518,16 @@ class BusPublisher:
                 integration=integration,
                 mapping_version=mapping_version,
             ),
+            until_fused=FUSE_AFTER if _fusable(entry) else 0,
         )
         self._plans[(id(entry), integration, mapping_version)] = plan
         return plan
+
+    def _warm(self, plan: _Plan) -> None:
+        """Count an event published the general way; build the fused path when it is time."""
+        plan.until_fused -= 1
+        if plan.until_fused == 0:
+            plan.fused = self.codec.validating_encoder(plan.entry, _EXPORTS)
 
     def _report(self, result: SendResult) -> PublishReport:
         report = PublishReport()
@@ -402,9 +539,10 @@ class BusPublisher:
         """Add the sink's outcomes to ``report``; track what stays unconfirmed for ``flush``."""
         unconfirmed = self._unconfirmed
         append = report.confirmed.append
+        new = _new_tuple  # one per event: a NamedTuple's own __new__ is Python code
         for message, partition, offset in result.confirmed:
             event_id = message.ref
-            append(Published(event_id, message.topic, partition, offset))
+            append(new(Published, (event_id, message.topic, partition, offset)))
             if unconfirmed:
                 unconfirmed.pop(event_id, None)
         for item in result.handed_back:

@@ -10,8 +10,9 @@ Encoding uses a writer generated per schema (``martech_bus.schema.avro_writer``:
 schema -> Python source, compiled once), byte-identical to fastavro's
 ``schemaless_writer`` and several times faster; a datum outside datum form is
 handed to fastavro whole. ``fastavro_encoder`` stays available as the reference.
-Decoding is fastavro's. fastavro and the generator load on first use, not with
-this module.
+``validating_encoder`` fuses validation with that writer (``schema.fastpath``): an
+event straight to its frame, without building the datum. Decoding is fastavro's.
+fastavro and the generators load on first use, not with this module.
 """
 
 from __future__ import annotations
@@ -145,6 +146,28 @@ class AvroCodec:
         """A datum-form event as an Avro body (no frame)."""
         entry, _, encoder = self._encoder(subject, version)
         return _run(encoder, datum, entry, _CANNOT_ENCODE)
+
+    def validating_encoder(
+        self, entry: RegisteredSchema, exports: tuple[str, ...] = ()
+    ) -> Callable[[dict[str, Any]], tuple[Any, ...] | None] | None:
+        """Validation and ``encode`` in one generated function (``schema.fastpath``).
+
+        It takes an event as ``validate_event`` passes it on (JSON or datum form,
+        ``received_at`` and ``schema_version`` filled) and returns ``(frame,
+        *exports' datum values)`` -- the frame ``encode(validate(event))`` makes --
+        or None when it is not sure (an invalid event, a rare form, a value the
+        writer leaves to fastavro): run those through validation and ``encode``.
+        None instead of a function when ``make_encoder`` is not the generated writer.
+        """
+        if self.make_encoder is not generated_encoder:
+            return None
+        from martech_bus.schema.validate import validator_for
+
+        # This codec's own entry and frame, as ``encode`` would use them.
+        own, header, _ = self._encoder(entry.subject, entry.version)
+        compiled = validator_for(own).fused_encoder(exports)
+        encoder: Callable[[dict[str, Any]], tuple[Any, ...] | None] = compiled.bind(header)
+        return encoder
 
     def decode(
         self, data: Buffer, *, reader_version: int | None = None

@@ -8,6 +8,12 @@ otherwise a call to the field's converter. An event already in datum form thus
 costs about one dict copy per record. Paths are linked tuples, rendered only
 when something is wrong.
 
+That thorough validator is the reference and writes the error messages. Events
+that are fine take a faster route: per schema, ``martech_bus.schema.fastpath``
+generates code that converts JSON-form values (decimal strings, RFC 3339 text)
+inline, without a problem list, and gives up on anything it is not sure of; the
+thorough validator then runs on that event. Both give the same result.
+
 Datum form (what fastavro writes and what decoding returns): timestamp-millis /
 -micros as aware UTC ``datetime`` (truncated to the type's precision, as the
 writer would), decimals as ``Decimal`` with exactly the schema's scale, uuid as
@@ -43,6 +49,7 @@ from martech_bus.schema.envelope import IDENTITY_FIELDS
 from martech_bus.schema.iso4217 import is_currency
 
 if TYPE_CHECKING:
+    from martech_bus.schema.fastpath import Compiled, Envelope
     from martech_bus.schema.registry import RegisteredSchema, SchemaRegistry
 
 # A path is a linked list (parent, key) built without string work; rendered on failure.
@@ -54,6 +61,10 @@ Inline: TypeAlias = Callable[[str, dict[str, Any]], str]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MISSING: Final = object()
+#: What a generated fast path returns when it is not sure (``schema.fastpath.MISS``).
+NOT_SURE: Final = object()
+#: Validations per validator before its fast path is compiled (see ``EventValidator``).
+WARM_UP: Final = 64
 _NONE_TYPE: Final = type(None)
 _LONG_MIN, _LONG_MAX = INT_RANGES["long"]
 _USER_ID, _ANONYMOUS_ID = IDENTITY_FIELDS
@@ -130,6 +141,35 @@ def _type_test(types: frozenset[type]) -> Inline | None:
     return inline
 
 
+#: A record field without a default (``Shape.fields``).
+NO_DEFAULT: Final = _MISSING
+
+
+@dataclass(eq=False)
+class Shape:
+    """What one compiled node accepts, for the code generator of ``schema.fastpath``.
+
+    ``kind`` is one of null, boolean, int, long, float, double, bytes, string, uuid,
+    timestamp, date, decimal, enum, fixed, array, map, union, record. ``convert`` is
+    the thorough converter of the node (the generated code's fallback for one value).
+    Named types are one shared object, so a recursive record contains itself.
+    """
+
+    kind: str
+    convert: Convert | None = None
+    check: Callable[[object], bool] | None = None  # string: the format's test
+    tick: int = 0  # timestamp: microseconds per unit
+    precision: int = 0  # decimal
+    scale: int = 0  # decimal
+    size: int = 0  # fixed
+    symbols: tuple[str, ...] = ()  # enum
+    items: Shape | None = None  # array items, map values
+    branches: tuple[Shape, ...] = ()  # union
+    #: record: (name, shape, datum-form default or ``NO_DEFAULT``) in schema order.
+    fields: tuple[tuple[str, Shape, Any], ...] = ()
+    name: str = ""  # record: full name
+
+
 @dataclass(frozen=True, slots=True)
 class _Node:
     """A compiled schema node."""
@@ -142,10 +182,17 @@ class _Node:
     accepts: frozenset[type] = frozenset()
     #: A call-free "already datum form" test for generated record code (default: ``fast``).
     inline: Inline | None = None
+    shape: Shape | None = None
 
     def test(self, var: str, scope: dict[str, Any]) -> str | None:
         make = self.inline or _type_test(self.fast)
         return f"({make(var, scope)})" if make else None
+
+
+def _shape_of(node: _Node) -> Shape:
+    if node.shape is None:  # every constructor sets one
+        raise AssertionError(f"{node.label}: compiled without a shape")
+    return node.shape
 
 
 def _passthrough(label: str, exact: type, *others: type) -> _Node:
@@ -162,7 +209,8 @@ def _passthrough(label: str, exact: type, *others: type) -> _Node:
         _fail(problems, parent, key, f"expected {label}, got {_show(value)}")
         return value
 
-    return _Node(convert, label, frozenset({exact}), frozenset(accepted))
+    shape = Shape(label, convert)
+    return _Node(convert, label, frozenset({exact}), frozenset(accepted), shape=shape)
 
 
 def _integer(kind: str) -> _Node:
@@ -180,7 +228,7 @@ def _integer(kind: str) -> _Node:
     def inline(var: str, scope: dict[str, Any]) -> str:
         return f"type({var}) is int and {low} <= {var} <= {high}"
 
-    return _Node(convert, kind, accepts=frozenset({int}), inline=inline)
+    return _Node(convert, kind, accepts=frozenset({int}), inline=inline, shape=Shape(kind, convert))
 
 
 def _floating(kind: str) -> _Node:
@@ -201,7 +249,7 @@ def _floating(kind: str) -> _Node:
             _fail(problems, parent, key, f"{_repr.repr(value)} is out of range for {kind}")
         return result
 
-    return _Node(convert, kind, accepts=frozenset({int, float}))
+    return _Node(convert, kind, accepts=frozenset({int, float}), shape=Shape(kind, convert))
 
 
 def _string(fmt: str | None) -> _Node:
@@ -223,7 +271,8 @@ def _string(fmt: str | None) -> _Node:
     def inline(var: str, scope: dict[str, Any]) -> str:
         return f"type({var}) is str and {_bind(scope, is_valid)}({var})"
 
-    return _Node(convert, f"string ({fmt})", accepts=frozenset({str}), inline=inline)
+    shape = Shape("string", convert, check=is_valid)
+    return _Node(convert, f"string ({fmt})", accepts=frozenset({str}), inline=inline, shape=shape)
 
 
 def canonical_uuid(value: object) -> str | None:
@@ -253,7 +302,9 @@ def _uuid_node() -> _Node:
     def inline(var: str, scope: dict[str, Any]) -> str:
         return f"type({var}) is str and {_bind(scope, canonical)}({var}) is not None"
 
-    return _Node(convert, "string (uuid)", accepts=frozenset({str, uuid.UUID}), inline=inline)
+    accepts = frozenset({str, uuid.UUID})
+    shape = Shape("uuid", convert)
+    return _Node(convert, "string (uuid)", accepts=accepts, inline=inline, shape=shape)
 
 
 def from_epoch(value: int, tick: int) -> datetime | None:
@@ -329,7 +380,10 @@ def _timestamp(unit: str) -> _Node:
         exact = f"type({var}) is {is_datetime} and {var}.tzinfo is {utc}"
         return exact if tick == 1 else f"{exact} and not {var}.microsecond % {tick}"
 
-    return _Node(convert, label, accepts=frozenset({datetime, str, int}), inline=inline)
+    shape = Shape("timestamp", convert, tick=tick)
+    return _Node(
+        convert, label, accepts=frozenset({datetime, str, int}), inline=inline, shape=shape
+    )
 
 
 def _date_node() -> _Node:
@@ -346,7 +400,8 @@ def _date_node() -> _Node:
         _fail(problems, parent, key, f"expected a date ('YYYY-MM-DD'), got {_show(value)}")
         return value
 
-    return _Node(convert, "date", frozenset({date}), frozenset({date, str, int}))
+    shape = Shape("date", convert)
+    return _Node(convert, "date", frozenset({date}), frozenset({date, str, int}), shape=shape)
 
 
 def _to_decimal(value: Any, numeric: Callable[[str], object]) -> Decimal | None:
@@ -413,7 +468,9 @@ def _decimal(precision: int, scale: int) -> _Node:
             f" and {var}.adjusted() < {integer_digits}"
         )
 
-    return _Node(convert, label, accepts=frozenset({Decimal, int, float, str}), inline=inline)
+    shape = Shape("decimal", convert, precision=precision, scale=scale)
+    accepts = frozenset({Decimal, int, float, str})
+    return _Node(convert, label, accepts=accepts, inline=inline, shape=shape)
 
 
 def _enum(name: str, symbols: list[str]) -> _Node:
@@ -433,7 +490,8 @@ def _enum(name: str, symbols: list[str]) -> _Node:
     def inline(var: str, scope: dict[str, Any]) -> str:
         return f"type({var}) is str and {var} in {_bind(scope, allowed)}"
 
-    return _Node(convert, label, accepts=frozenset({str}), inline=inline)
+    shape = Shape("enum", convert, symbols=tuple(symbols))
+    return _Node(convert, label, accepts=frozenset({str}), inline=inline, shape=shape)
 
 
 def _fixed(name: str, size: int) -> _Node:
@@ -445,7 +503,8 @@ def _fixed(name: str, size: int) -> _Node:
         _fail(problems, parent, key, f"expected {label}, got {_show(value)}")
         return value
 
-    return _Node(convert, label, accepts=frozenset({bytes, bytearray, memoryview}))
+    shape = Shape("fixed", convert, size=size)
+    return _Node(convert, label, accepts=frozenset({bytes, bytearray, memoryview}), shape=shape)
 
 
 def _array(items: _Node) -> _Node:
@@ -462,7 +521,8 @@ def _array(items: _Node) -> _Node:
             for i, item in enumerate(value)
         ]
 
-    return _Node(convert, label, accepts=frozenset({list, tuple}))
+    shape = Shape("array", convert, items=_shape_of(items))
+    return _Node(convert, label, accepts=frozenset({list, tuple}), shape=shape)
 
 
 def _map(values: _Node) -> _Node:
@@ -484,7 +544,12 @@ def _map(values: _Node) -> _Node:
                 out[name] = value_convert(item, here, name, problems)
         return out
 
-    return _Node(convert, label, accepts=frozenset({dict}))
+    return _Node(
+        convert,
+        label,
+        accepts=frozenset({dict}),
+        shape=Shape("map", convert, items=_shape_of(values)),
+    )
 
 
 def _union(branches: list[_Node]) -> _Node:
@@ -528,7 +593,8 @@ def _union(branches: list[_Node]) -> _Node:
             test = other.test(var, scope)
             return f"{var} is None or {test}" if test else f"{var} is None"
 
-    return _Node(convert, label, frozenset(fast), frozenset(claimed), inline)
+    shape = Shape("union", convert, branches=tuple(_shape_of(b) for b in branches))
+    return _Node(convert, label, frozenset(fast), frozenset(claimed), inline, shape)
 
 
 @dataclass(frozen=True, slots=True)
@@ -685,10 +751,15 @@ class _Compiler:
         def recursive(value: Any, parent: Path, key: str | int | None, problems: Problems) -> Any:
             return self.named[qualified].convert(value, parent, key, problems)
 
-        # A self-reference inside the record resolves at call time, once it is compiled.
-        self.named[qualified] = _Node(recursive, f"record {qualified}")
+        # A self-reference inside the record resolves at call time, once it is compiled;
+        # its shape is the same object, completed below.
+        shape = Shape("record", recursive, name=qualified)
+        self.named[qualified] = _Node(recursive, f"record {qualified}", shape=shape)
         fields = [self.field(field, inner) for field in schema["fields"]]
-        self.named[qualified] = node = _record(qualified.rsplit(".", 1)[-1], fields)
+        node = _record(qualified.rsplit(".", 1)[-1], fields)
+        shape.convert = node.convert
+        shape.fields = tuple((f.name, _shape_of(f.node), f.default) for f in fields)
+        self.named[qualified] = node = replace(node, shape=shape)
         return node
 
     def field(self, field: Mapping[str, Any], namespace: str | None) -> _Field:
@@ -710,7 +781,14 @@ class _Compiler:
 
 
 class EventValidator:
-    """Validates events against one schema; build once, call ``validate`` per event."""
+    """Validates events against one schema; build once, call ``validate`` per event.
+
+    ``validate`` runs code generated for the schema (``schema.fastpath``) and, when
+    that is not sure, ``validate_thoroughly``: the reference, which also writes the
+    error messages. Both give the same result. The generated code is compiled after
+    ``WARM_UP`` validations, when it will pay for its few milliseconds: a short-lived
+    process (a Lambda cold start) validating a handful of events never compiles it.
+    """
 
     def __init__(
         self, schema: Any, *, subject: str | None = None, version: int | None = None
@@ -723,7 +801,10 @@ class EventValidator:
         self.subject = subject
         self.version = version
         self._where = Location(schema=subject, version=version)
-        self._root = _Compiler().compile(decoded, decoded.get("namespace")).convert
+        compiled = _Compiler().compile(decoded, decoded.get("namespace"))
+        self._root = compiled.convert
+        self.shape = _shape_of(compiled)
+        self.schema = decoded
         names = {field["name"] for field in decoded["fields"]}
         self._identity = all(name in names for name in IDENTITY_FIELDS)
         self._expected = [
@@ -731,9 +812,25 @@ class EventValidator:
             for name, value in (("event_type", subject), ("schema_version", version))
             if value is not None and name in names
         ]
+        self._fast: Callable[[dict[str, Any]], Any] | None = None
+        self._until_fast = WARM_UP
+        self._encoders: dict[tuple[str, ...], Compiled] = {}
 
     def validate(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """The event in datum form; a ValidationError lists every problem found."""
+        fast = self._fast
+        if fast is None:
+            self._until_fast -= 1
+            if self._until_fast < 0:
+                fast = self._compile_fast()
+        if fast is not None and type(event) is dict:
+            datum = fast(event)
+            if datum is not NOT_SURE:
+                return datum  # type: ignore[no-any-return]
+        return self.validate_thoroughly(event)
+
+    def validate_thoroughly(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """``validate`` without the generated fast path: every check, every problem listed."""
         if not isinstance(event, Mapping):
             kind = type(event).__name__
             raise ValidationError(
@@ -745,6 +842,34 @@ class EventValidator:
         if problems:
             raise self._error(event, problems)
         return datum
+
+    def fused_encoder(self, exports: tuple[str, ...] = ()) -> Compiled:
+        """Validation fused with Avro encoding for this schema (``fastpath.compile_encoder``).
+
+        Compiled on first use per ``exports``; ``bind(wire_header)`` makes the encoder.
+        """
+        compiled = self._encoders.get(exports)
+        if compiled is None:
+            from martech_bus.schema.avro_writer import compile_writer
+            from martech_bus.schema.fastpath import compile_encoder
+
+            writer = compile_writer(self.schema).root
+            compiled = compile_encoder(self.shape, writer, self._rules(), exports)
+            self._encoders[exports] = compiled
+        return compiled
+
+    def _compile_fast(self) -> Callable[[dict[str, Any]], Any]:
+        from martech_bus.schema.fastpath import compile_converter
+
+        fast: Callable[[dict[str, Any]], Any] = compile_converter(self.shape, self._rules()).bind()
+        self._fast = fast
+        return fast
+
+    def _rules(self) -> Envelope:
+        from martech_bus.schema.fastpath import Envelope
+
+        identity = IDENTITY_FIELDS if self._identity else ()
+        return Envelope(identity, tuple(self._expected))
 
     def _check_envelope(self, datum: dict[str, Any], problems: Problems) -> None:
         if self._identity and not (
@@ -814,12 +939,20 @@ def validate_event(
     mapping is never modified.
     """
     entry = _lookup(registry, event)
+    return entry, validator_for(entry).validate(filled_event(event, entry.version, now))
+
+
+def filled_event(
+    event: Mapping[str, Any], version: int, now: Callable[[], datetime] | None = None
+) -> dict[str, Any]:
+    """``event`` as ``validate_event`` validates it: a copy, with ``received_at`` (``now()``)
+    and ``schema_version`` (``version``) filled where absent or None."""
     filled = dict(event)
     if filled.get("received_at") is None:
         filled["received_at"] = (now or _utc_now)()
     if filled.get("schema_version") is None:
-        filled["schema_version"] = entry.version
-    return entry, validator_for(entry).validate(filled)
+        filled["schema_version"] = version
+    return filled
 
 
 def _lookup(registry: SchemaRegistry, event: Mapping[str, Any]) -> RegisteredSchema:
@@ -855,9 +988,14 @@ def _lookup_error(event: Mapping[str, Any], path: str, message: str) -> Validati
 
 __all__ = [
     "FORMATS",
+    "NOT_SURE",
+    "NO_DEFAULT",
+    "WARM_UP",
     "EventValidator",
+    "Shape",
     "canonical_uuid",
     "decimal_quantum",
+    "filled_event",
     "from_epoch",
     "render_path",
     "to_utc",

@@ -104,6 +104,8 @@ TERMINAL: Final = frozenset(
     }
 )
 
+_new_tuple: Final = tuple.__new__
+
 # The sink's own hand-back codes (not librdkafka's).
 QUEUE_FULL: Final = "_QUEUE_FULL"
 PRODUCER_REPLACED: Final = "PRODUCER_REPLACED"
@@ -195,6 +197,14 @@ def _is_kafka_exception(exc: BaseException) -> bool:
     return type(exc).__name__ == "KafkaException" and _kafka_error_of(exc) is not None
 
 
+def _listed(headers: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes]] | None:
+    """Headers as confluent-kafka takes them (a list, or None for none)."""
+    if not headers:
+        return None
+    # A message may keep them as a tuple (untracked by the GC); produce() copies them.
+    return headers if type(headers) is list else list(headers)
+
+
 def classify(code: str) -> tuple[bool, bool]:
     """(maybe_delivered, retriable) for a librdkafka error name."""
     return code not in NOT_WRITTEN, code not in TERMINAL
@@ -264,8 +274,41 @@ class KafkaSink:
 
     def put_all(self, messages: Iterable[BusMessage]) -> None:
         """Enqueue messages; waiting for queue room is bounded by ``queue_timeout`` per message."""
-        for message in messages:
-            self._produce(message, None)
+        # The common case inline, with the counters in locals: a healthy producer with
+        # messages already in flight (so no idle check, no stall clock to start) and no
+        # reports due. Anything else, and any exception from produce() (nothing was
+        # enqueued then), takes ``_produce``, which keeps the counters itself.
+        pending = self._pending
+        report = self._report
+        bind = functools.partial
+        last = _POLL_EVERY - 1
+        seq, since = self._seq, self._since_poll
+        try:
+            for message in messages:
+                producer = self._producer
+                stalling = self._stall_since is not None  # set while messages wait
+                if producer is not None and pending and since < last and stalling:
+                    topic, value, key, headers, _ = message
+                    try:
+                        producer.produce(
+                            topic,
+                            value,
+                            key,
+                            headers=[*headers] if headers else None,  # see _listed
+                            on_delivery=bind(report, seq + 1),
+                        )
+                    except Exception:
+                        pass
+                    else:
+                        seq += 1
+                        pending[seq] = message
+                        since += 1
+                        continue
+                self._seq, self._since_poll = seq, since
+                self._produce(message, None)
+                seq, since = self._seq, self._since_poll
+        finally:
+            self._seq, self._since_poll = seq, since
 
     def settle(self, timeout: float | None = None) -> SendResult:
         """Wait until every enqueued message has an outcome; return everything settled since last time.
@@ -336,7 +379,7 @@ class KafkaSink:
                     message.topic,
                     message.value,
                     message.key,
-                    headers=message.headers or None,
+                    headers=_listed(message.headers),
                     on_delivery=report,
                 )
                 break
@@ -386,7 +429,9 @@ class KafkaSink:
         if message is None:  # already handed back when its producer was replaced
             return
         if error is None:
-            self._result.confirmed.append(Confirmed(message, record.partition(), record.offset()))
+            # One per message: built as a plain tuple (a NamedTuple's __new__ is Python code).
+            confirmed = _new_tuple(Confirmed, (message, record.partition(), record.offset()))
+            self._result.confirmed.append(confirmed)
             self._stall_since = self._clock() if self._pending else None
             return
         name = error.name()

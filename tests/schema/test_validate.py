@@ -269,6 +269,14 @@ def test_an_int_is_accepted_as_a_double_and_a_float_beyond_float32_is_not() -> N
     )
 
 
+def test_an_int_beyond_a_doubles_range_is_out_of_range() -> None:
+    validator = field_validator({"name": "d", "type": "double"})
+
+    path, message = only_problem(validator, {"d": 10**400})
+
+    assert path == "d" and "out of range for double" in message
+
+
 # -- decimals ----------------------------------------------------------------------------------
 
 

@@ -245,7 +245,8 @@ def _floating(kind: str) -> _Node:
             result = float(value)
         except OverflowError:
             result = math.inf
-        if abs(result) > limit:
+        # An int beyond a double's range overflows to inf: out of range too (``inf > inf`` is False).
+        if abs(result) > limit or math.isinf(result):
             _fail(problems, parent, key, f"{_repr.repr(value)} is out of range for {kind}")
         return result
 

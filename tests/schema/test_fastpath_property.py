@@ -365,6 +365,18 @@ def _catalogue_event(data: st.DataObject, entry: RegisteredSchema) -> dict[str, 
     return datum
 
 
+def _loosened_event(data: st.DataObject, entry: RegisteredSchema, validator: Any) -> Any:
+    """A catalogue event in a looser form, sometimes with a blank or wrong-typed user key."""
+    loose = data.draw(_loose(validator.shape, _catalogue_event(data, entry)))
+    if data.draw(st.randoms(use_true_random=False)).random() < 0.1 and isinstance(loose, dict):
+        loose = {
+            **loose,
+            "user_id": data.draw(st.sampled_from(["", " ", None, 5])),
+            "anonymous_id": None,
+        }
+    return loose
+
+
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 @PROPERTY
 @given(data=st.data())
@@ -372,14 +384,7 @@ def test_the_fast_converter_returns_the_thorough_datum_or_gives_up(
     entry: RegisteredSchema, data: st.DataObject
 ) -> None:
     validator = validator_for(entry)
-    event = _catalogue_event(data, entry)
-    loose = data.draw(_loose(validator.shape, event))
-    if data.draw(st.randoms(use_true_random=False)).random() < 0.1 and isinstance(loose, dict):
-        loose = {
-            **loose,
-            "user_id": data.draw(st.sampled_from(["", " ", None, 5])),
-            "anonymous_id": None,
-        }
+    loose = _loosened_event(data, entry, validator)
     if data.draw(st.randoms(use_true_random=False)).random() < 0.05 and isinstance(loose, dict):
         loose = {**loose, "schema_version": entry.version + 1}
 
@@ -393,14 +398,7 @@ def test_the_fused_encoder_returns_the_codecs_frame_or_gives_up(
     entry: RegisteredSchema, data: st.DataObject
 ) -> None:
     validator = validator_for(entry)
-    event = _catalogue_event(data, entry)
-    loose = data.draw(_loose(validator.shape, event))
-    if data.draw(st.randoms(use_true_random=False)).random() < 0.1 and isinstance(loose, dict):
-        loose = {
-            **loose,
-            "user_id": data.draw(st.sampled_from(["", " ", None, 5])),
-            "anonymous_id": None,
-        }
+    loose = _loosened_event(data, entry, validator)
 
     check_encoder(validator, _encoder(validator), loose)
 

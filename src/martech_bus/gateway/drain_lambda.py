@@ -123,8 +123,10 @@ def drainer_handler(
             from martech_bus.integration import Runtime
             from martech_bus.observability.logs import configure_logging
 
-            made = runtime or Runtime()
-            configure_logging(registry=made.registry)
+            made = runtime
+            if made is None:  # a runtime passed in comes with its owner's logging (tests, apps)
+                made = Runtime()
+                configure_logging(registry=made.registry)
             found = sources if sources is not None else find_sources(sources_dir)
             built.append((made, Normalizer(found, made.registry), quarantine or quarantine_store()))
         return built[0]

@@ -48,6 +48,7 @@ DEFAULT_APPEND_TIMEOUT: Final = 10.0
 DEFAULT_CHECKPOINT_BYTES: Final = 4 * 1024 * 1024
 #: A WAL longer than this (64 MiB of 4 KiB pages) gets a checkpoint that restarts it.
 MAX_WAL_FRAMES: Final = 16_384
+_PASSIVE_PASSES: Final = 4
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS buffer (
     seq INTEGER PRIMARY KEY,
@@ -276,7 +277,14 @@ class Checkpointer:
 
     def _checkpoint(self) -> None:
         try:
-            _busy, frames, _copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            # Passive passes until one copies everything: SQLite then restarts the WAL from its
+            # start at the next commit, and the file never grows to the RESTART bound.
+            for _ in range(_PASSIVE_PASSES):
+                _busy, frames, copied = self._conn.execute(
+                    "PRAGMA wal_checkpoint(PASSIVE)"
+                ).fetchone()
+                if copied >= frames:
+                    break
             if frames > self.max_wal_frames:
                 self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
             self.checkpoints += 1

@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
+from datetime import date
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from martech_bus.errors import Location, Problem
+from martech_bus.errors import ConfigError, Location, Problem
 from martech_bus.mapping.hints import did_you_mean
 from martech_bus.yamlfile.nodes import YMap, YNode, YScalar, YSeq, describe
 
@@ -21,6 +23,30 @@ T = TypeVar("T")
 Entries = dict[str, tuple[YScalar, YNode]]
 
 _IDENTIFIER: Final = re.compile(r"[a-z][a-z0-9_]*")
+_ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+_LINK: Final = re.compile(r"https?://[^\s/]+\S*")
+INPUT_SUFFIX: Final = ".input.json"
+EXPECTED_SUFFIX: Final = ".expected.json"
+
+
+def paired_fixtures(folder: Path) -> list[tuple[str, Path, Path]]:
+    """``(case, input, expected)`` for every ``<case>.input.json`` in ``folder``, by case name.
+
+    A case with only one of its two files is a ConfigError naming each such case.
+    """
+    inputs = {p.name.removesuffix(INPUT_SUFFIX): p for p in folder.glob("*" + INPUT_SUFFIX)}
+    expected = {p.name.removesuffix(EXPECTED_SUFFIX): p for p in folder.glob("*" + EXPECTED_SUFFIX)}
+    orphans = sorted(set(inputs) ^ set(expected))
+    if orphans:
+        problems = [
+            Problem(
+                f"fixture {name!r} has no {'expected' if name in inputs else 'input'} file",
+                Location(file=str(folder / name)),
+            )
+            for name in orphans
+        ]
+        raise ConfigError(f"{len(problems)} incomplete fixture(s) in {folder}", problems=problems)
+    return [(name, inputs[name], expected[name]) for name in sorted(inputs)]
 
 
 class Reader:
@@ -80,6 +106,29 @@ class Reader:
             )
             return None
         return node.value
+
+    def iso_date(self, node: YNode, path: str) -> date | None:
+        """A ``YYYY-MM-DD`` date, written quoted (an unquoted one is a YAML date: refused)."""
+        if isinstance(node, YScalar) and isinstance(node.value, date):
+            self.problem(node, path, f'quote the date: "{node.value.isoformat()}"')
+            return None
+        text = self.text(node, path)
+        if text is None:
+            return None
+        try:
+            if not _ISO_DATE.fullmatch(text):
+                raise ValueError
+            return date.fromisoformat(text)
+        except ValueError:
+            self.problem(node, path, f"must be a date written YYYY-MM-DD, got {text!r}")
+            return None
+
+    def link(self, node: YNode, path: str) -> str | None:
+        text = self.text(node, path)
+        if text is not None and not _LINK.fullmatch(text):
+            self.problem(node, path, f"must be an http(s) link, got {text!r}")
+            return None
+        return text
 
     def identifier(self, node: YNode, path: str) -> str | None:
         """A lower-case name: letters, digits and ``_``, starting with a letter."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from martech_bus.adapter._reader import paired_fixtures
 from martech_bus.adapter.manifest import Manifest
 from martech_bus.adapter.parser import ManifestParser
 from martech_bus.config import Paths
@@ -27,8 +28,6 @@ from martech_bus.mapping.spec import MappingSpec
 
 MANIFEST: Final = "adapter.yaml"
 PAYLOAD_SCHEMA: Final = "payload.schema.json"
-_INPUT: Final = ".input.json"
-_EXPECTED: Final = ".expected.json"
 
 BodyBuilder = Callable[[list[Mapping[str, Any]]], Any]
 
@@ -173,22 +172,10 @@ class Adapter:
 
     def fixtures(self) -> list[Fixture]:
         """Every ``fixtures/<case>.input.json`` with its ``<case>.expected.json``, by name."""
-        folder = self.directory / "fixtures"
-        inputs = {p.name.removesuffix(_INPUT): p for p in folder.glob("*" + _INPUT)}
-        expected = {p.name.removesuffix(_EXPECTED): p for p in folder.glob("*" + _EXPECTED)}
-        orphans = sorted(set(inputs) ^ set(expected))
-        if orphans:
-            problems = [
-                Problem(
-                    f"fixture {name!r} has no {'expected' if name in inputs else 'input'} file",
-                    Location(file=str(folder / name)),
-                )
-                for name in orphans
-            ]
-            raise ConfigError(
-                f"{len(problems)} incomplete fixture(s) in {folder}", problems=problems
-            )
-        return [Fixture(name, inputs[name], expected[name]) for name in sorted(inputs)]
+        return [
+            Fixture(name, given, expected)
+            for name, given, expected in paired_fixtures(self.directory / "fixtures")
+        ]
 
 
 def _pointer(path: Any) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date
 from pathlib import Path
 from typing import Any, Final, cast
 from urllib.parse import urlsplit
@@ -85,8 +84,6 @@ _TOP_OPTIONAL: Final = (
 _PARAM_NAME: Final = re.compile(r"[a-z][a-z0-9_]*")
 _HEADER_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _ENV_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
-_LINK: Final = re.compile(r"https?://[^\s/]+\S*")
 _LOCAL_HOSTS: Final = ("localhost", "127.0.0.1", "[::1]")
 _SIGNATURE_FIELDS: Final = ("ts", "hex")
 _SIGNED_FIELDS: Final = ("ts", "body")
@@ -197,25 +194,6 @@ class ManifestParser(Reader):
         team = self.field(entries, path, "team", self.text)
         contact = self.field(entries, path, "contact", self.text)
         return Owner(team, contact) if team and contact else None
-
-    def iso_date(self, node: YNode, path: str) -> date | None:
-        text = self.text(node, path)
-        if text is None:
-            return None
-        try:
-            if not _ISO_DATE.fullmatch(text):
-                raise ValueError
-            return date.fromisoformat(text)
-        except ValueError:
-            self.problem(node, path, f"must be a date written YYYY-MM-DD, got {text!r}")
-            return None
-
-    def link(self, node: YNode, path: str) -> str | None:
-        text = self.text(node, path)
-        if text is not None and not _LINK.fullmatch(text):
-            self.problem(node, path, f"must be an http(s) link, got {text!r}")
-            return None
-        return text
 
     def check_cadence(self, root: YNode, top: Entries, cadence: str | None) -> None:
         if cadence not in ("sprint", "hybrid"):

@@ -30,6 +30,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+from martech_bus.adapter._reader import EXPECTED_SUFFIX, INPUT_SUFFIX
 from martech_bus.contract.model import Check, CheckFailed, CheckResult
 from martech_bus.errors import MartechBusError, Problem
 
@@ -45,8 +46,6 @@ T = TypeVar("T")
 #: Source fixtures are normalized as this buffer record, received at this instant
 #: (2026-11-20T14:03:12Z), so derived ids and ``received_at`` are reproducible (docs/gateway.md).
 
-_INPUT: Final = ".input.json"
-_EXPECTED: Final = ".expected.json"
 _TEMPORARY: Final = ("sprint", "hybrid")
 
 
@@ -489,7 +488,7 @@ class Contract:
             raise CheckFailed(
                 f"adapter {adapter.name}: no fixture for "
                 + ", ".join(missing)
-                + f"; add fixtures/<case>{_INPUT} (a canonical event) and fixtures/<case>{_EXPECTED} "
+                + f"; add fixtures/<case>{INPUT_SUFFIX} (a canonical event) and fixtures/<case>{EXPECTED_SUFFIX} "
                 "(the exact body) for each"
             )
         return f"{len(adapter.events())} mapped events, each with a fixture"
@@ -649,8 +648,8 @@ class Contract:
             raise CheckFailed(
                 f"source {source.name}: no fixture produces the events of "
                 + ", ".join(missing)
-                + f"; add fixtures/<case>{_INPUT} (a payload as the vendor sends it) and "
-                f"fixtures/<case>{_EXPECTED} (the canonical events it becomes)"
+                + f"; add fixtures/<case>{INPUT_SUFFIX} (a payload as the vendor sends it) and "
+                f"fixtures/<case>{EXPECTED_SUFFIX} (the canonical events it becomes)"
             )
         return f"{len(source.specs)} inbound mappings, each with a fixture"
 
@@ -700,9 +699,12 @@ def _valid_avro(path: Path) -> str:
 def _fixture_cases(folder: Path) -> list[tuple[str, Path, Path]]:
     """``(case, input file, expected file)`` for every case with either file."""
     fixtures = folder / "fixtures"
-    names = {p.name.removesuffix(_INPUT) for p in fixtures.glob("*" + _INPUT)}
-    names |= {p.name.removesuffix(_EXPECTED) for p in fixtures.glob("*" + _EXPECTED)}
-    return [(n, fixtures / f"{n}{_INPUT}", fixtures / f"{n}{_EXPECTED}") for n in sorted(names)]
+    names = {p.name.removesuffix(INPUT_SUFFIX) for p in fixtures.glob("*" + INPUT_SUFFIX)}
+    names |= {p.name.removesuffix(EXPECTED_SUFFIX) for p in fixtures.glob("*" + EXPECTED_SUFFIX)}
+    return [
+        (n, fixtures / f"{n}{INPUT_SUFFIX}", fixtures / f"{n}{EXPECTED_SUFFIX}")
+        for n in sorted(names)
+    ]
 
 
 def _complete_fixture(case: str, input_file: Path, expected_file: Path) -> None:

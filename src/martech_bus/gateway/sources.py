@@ -41,7 +41,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final, Literal, cast, get_args
 
-from martech_bus.adapter._reader import Entries, Reader, join, value_of
+from martech_bus.adapter._reader import Entries, Reader, join, paired_fixtures, value_of
 from martech_bus.adapter.manifest import Owner
 from martech_bus.config import setting
 from martech_bus.errors import ConfigError, Location, MappingError, Problem
@@ -107,11 +107,7 @@ _TOP_OPTIONAL: Final = ("description", "runbook", "unmapped")
 _NAME: Final = re.compile(r"[a-z][a-z0-9_]*")
 _HEADER_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _ENV_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
-_LINK: Final = re.compile(r"https?://[^\s/]+\S*")
 _SECRET_SOURCES: Final = ("env", "secretsmanager", "ssm")
-_INPUT: Final = ".input.json"
-_EXPECTED: Final = ".expected.json"
 _HEADERS: Final = ".headers.json"
 
 Route = str | Mapping[str, str]
@@ -200,28 +196,14 @@ class InboundSource:
     def fixtures(self) -> list[SourceFixture]:
         """Every ``fixtures/<case>.input.json`` with its ``.expected.json`` (and ``.headers.json``)."""
         folder = self.directory / "fixtures"
-        inputs = {p.name.removesuffix(_INPUT): p for p in folder.glob("*" + _INPUT)}
-        expected = {p.name.removesuffix(_EXPECTED): p for p in folder.glob("*" + _EXPECTED)}
-        orphans = sorted(set(inputs) ^ set(expected))
-        if orphans:
-            problems = [
-                Problem(
-                    f"fixture {name!r} has no {'expected' if name in inputs else 'input'} file",
-                    Location(file=str(folder / name)),
-                )
-                for name in orphans
-            ]
-            raise ConfigError(
-                f"{len(problems)} incomplete fixture(s) in {folder}", problems=problems
-            )
         return [
             SourceFixture(
                 name,
-                inputs[name],
-                expected[name],
+                given,
+                expected,
                 headers if (headers := folder / f"{name}{_HEADERS}").is_file() else None,
             )
-            for name in sorted(inputs)
+            for name, given, expected in paired_fixtures(folder)
         ]
 
 
@@ -302,28 +284,6 @@ class SourceParser(Reader):
             else None
         )
         return Owner(team, contact) if team and contact else None
-
-    def iso_date(self, node: YNode, path: str) -> date | None:
-        if isinstance(node, YScalar) and isinstance(node.value, date):
-            self.problem(node, path, f'quote the date: "{node.value.isoformat()}"')
-            return None
-        text = self.text(node, path)
-        if text is None:
-            return None
-        try:
-            if not _ISO_DATE.fullmatch(text):
-                raise ValueError
-            return date.fromisoformat(text)
-        except ValueError:
-            self.problem(node, path, f"must be a date written YYYY-MM-DD, got {text!r}")
-            return None
-
-    def link(self, node: YNode, path: str) -> str | None:
-        text = self.text(node, path)
-        if text is not None and not _LINK.fullmatch(text):
-            self.problem(node, path, f"must be an http(s) link, got {text!r}")
-            return None
-        return text
 
     # -- signature --------------------------------------------------------------------------
 

@@ -23,31 +23,17 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import Rate, table
+from benchmarks.harness import AcceptingVendor, Rate, table
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = 20_000
 PARTITIONS = 3
 CONSUMER = ["-X", "session.timeout.ms=6000"]  # tansu joins a group in about half of it
 QUIET = logging.getLogger("benchmarks.connector.librdkafka")
-
-
-class _Vendor(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = b'{"events_received": 1}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 def _frames(count: int) -> tuple[str, list[tuple[bytes, bytes]]]:
@@ -220,7 +206,7 @@ def _wait(condition: Any, timeout: float, what: str) -> None:
 
 
 def run() -> str:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Vendor)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), AcceptingVendor)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     topic, frames = _frames(EVENTS)

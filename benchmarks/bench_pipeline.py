@@ -16,29 +16,15 @@ import os
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import Rate, rate_rows, table
+from benchmarks.harness import AcceptingVendor, Rate, rate_rows, table
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 100
 BATCHES = 30
-
-
-class _Vendor(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = b'{"events_received": 1}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 def _events(count: int, offset: int) -> list[dict[str, Any]]:
@@ -73,7 +59,7 @@ def run() -> str:
     from martech_bus.testing.vendor import stub_adapters
 
     logging.getLogger("martech_bus").setLevel(logging.WARNING)  # measure the work, not the terminal
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Vendor)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), AcceptingVendor)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     with tempfile.TemporaryDirectory() as tmp:

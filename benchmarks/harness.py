@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +68,19 @@ def measure_interleaved(
     return [
         Rate(name, count / elapsed) for (name, _), elapsed in zip(contenders, best, strict=True)
     ]
+
+
+class AcceptingVendor(BaseHTTPRequestHandler):
+    """A vendor endpoint that accepts every POST at once (``http.server`` handler, no logging)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = b'{"events_received": 1}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass

@@ -16,8 +16,7 @@ from martech_bus.connector import Connector
 from martech_bus.integration import Runtime
 from martech_bus.schema.registry import SchemaRegistry
 from martech_bus.testing.clock import FakeTime
-from martech_bus.testing.vendor import stub_adapters
-from tests.connector.helpers import CONSUMER, PIXEL, ROOT, Bus, Vendor
+from tests.connector.helpers import CONSUMER, PIXEL, ROOT, Bus, Vendor, meta_capi_on_stub
 
 #: What the meta_capi adapter maps: the connector subscribes to their topics.
 EVENT_TYPES = (
@@ -94,20 +93,7 @@ class World:
 @pytest.fixture
 def offline(tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> World:
     """The meta_capi adapter pointed at the vendor stub, SQLite stores; no Kafka."""
-    adapters = stub_adapters(
-        ROOT / "adapters",
-        tmp_path / "adapters",
-        httpserver.url_for("/").rstrip("/"),
-        names=["meta_capi"],
-    )
-    env = {
-        "MARTECH_BUS_SCHEMAS_DIR": str(ROOT / "schemas"),
-        "MARTECH_BUS_ADAPTERS_DIR": str(adapters),
-        "MARTECH_BUS_DLQ": f"sqlite:{tmp_path / 'dlq.sqlite3'}",
-        "MARTECH_BUS_IDEMPOTENCY": f"sqlite:{tmp_path / 'idempotency.sqlite3'}",
-        "META_PIXEL_ID": PIXEL,
-        "META_ACCESS_TOKEN": "EAAB-not-a-real-token",
-    }
+    adapters, env = meta_capi_on_stub(tmp_path, httpserver.url_for("/").rstrip("/"))
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return World(tmp_path, adapters, env)

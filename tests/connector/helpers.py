@@ -20,6 +20,7 @@ from martech_bus.schema.codec import AvroCodec
 from martech_bus.schema.registry import SchemaRegistry
 from martech_bus.schema.validate import validate_event
 from martech_bus.testing.kafka import create_topics
+from martech_bus.testing.vendor import stub_adapters
 
 ROOT = Path(__file__).resolve().parents[2]
 PIXEL = "1234567890"
@@ -194,3 +195,19 @@ class Threads:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def meta_capi_on_stub(tmp_path: Path, base_url: str) -> tuple[Path, dict[str, str]]:
+    """The meta_capi adapter pointed at ``base_url``, and the settings for SQLite stores under ``tmp_path``."""
+    adapters = stub_adapters(
+        ROOT / "adapters", tmp_path / "adapters", base_url, names=["meta_capi"]
+    )
+    settings = {
+        "MARTECH_BUS_SCHEMAS_DIR": str(ROOT / "schemas"),
+        "MARTECH_BUS_ADAPTERS_DIR": str(adapters),
+        "MARTECH_BUS_DLQ": f"sqlite:{tmp_path / 'dlq.sqlite3'}",
+        "MARTECH_BUS_IDEMPOTENCY": f"sqlite:{tmp_path / 'idempotency.sqlite3'}",
+        "META_PIXEL_ID": PIXEL,
+        "META_ACCESS_TOKEN": "EAAB-not-a-real-token",
+    }
+    return adapters, settings

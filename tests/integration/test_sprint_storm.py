@@ -25,10 +25,9 @@ from martech_bus.aws import adapter_handler
 from martech_bus.cli.main import main as cli
 from martech_bus.integration import Runtime
 from martech_bus.testing.clock import FakeTime
-from martech_bus.testing.vendor import stub_adapters
+from tests.connector.helpers import PIXEL, meta_capi_on_stub
 
 ROOT = Path(__file__).resolve().parents[2]
-PIXEL = "1234567890"
 
 
 class StormyVendor:
@@ -109,20 +108,7 @@ def sqs(events: list[dict[str, Any]], ids: list[str]) -> dict[str, Any]:
 def world(
     tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, Any]:
-    adapters = stub_adapters(
-        ROOT / "adapters",
-        tmp_path / "adapters",
-        httpserver.url_for("/").rstrip("/"),
-        names=["meta_capi"],
-    )
-    settings = {
-        "MARTECH_BUS_SCHEMAS_DIR": str(ROOT / "schemas"),
-        "MARTECH_BUS_ADAPTERS_DIR": str(adapters),
-        "MARTECH_BUS_DLQ": f"sqlite:{tmp_path / 'dlq.sqlite3'}",
-        "MARTECH_BUS_IDEMPOTENCY": f"sqlite:{tmp_path / 'idempotency.sqlite3'}",
-        "META_PIXEL_ID": PIXEL,
-        "META_ACCESS_TOKEN": "EAAB-not-a-real-token",
-    }
+    _, settings = meta_capi_on_stub(tmp_path, httpserver.url_for("/").rstrip("/"))
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     clock = FakeTime(datetime(2026, 11, 20, 12, 0, tzinfo=UTC).timestamp())

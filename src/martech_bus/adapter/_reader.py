@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from martech_bus.adapter.manifest import Owner
 from martech_bus.errors import ConfigError, Location, Problem
 from martech_bus.mapping.hints import did_you_mean
 from martech_bus.yamlfile.nodes import YMap, YNode, YScalar, YSeq, describe
@@ -106,6 +107,17 @@ class Reader:
             )
             return None
         return node.value
+
+    def owner(self, node: YNode, path: str) -> Owner | None:
+        """``{team, contact}``: who answers for an adapter or a source."""
+        entries = self.section(node, path, required=("team", "contact"))
+        if entries is None:
+            return None
+        team, contact = (
+            self.text(entries[key][1], join(path, key)) if key in entries else None
+            for key in ("team", "contact")
+        )
+        return Owner(team, contact) if team and contact else None
 
     def iso_date(self, node: YNode, path: str) -> date | None:
         """A ``YYYY-MM-DD`` date, written quoted (an unquoted one is a YAML date: refused)."""

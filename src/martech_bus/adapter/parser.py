@@ -42,7 +42,6 @@ from martech_bus.adapter.manifest import (
     ErrorIn200,
     Governance,
     Manifest,
-    Owner,
     PartialFailure,
     RateLimit,
     Risks,
@@ -186,14 +185,6 @@ class ManifestParser(Reader):
                 "name must equal the folder name",
             )
         return name
-
-    def owner(self, node: YNode, path: str) -> Owner | None:
-        entries = self.section(node, path, required=("team", "contact"))
-        if entries is None:
-            return None
-        team = self.field(entries, path, "team", self.text)
-        contact = self.field(entries, path, "contact", self.text)
-        return Owner(team, contact) if team and contact else None
 
     def check_cadence(self, root: YNode, top: Entries, cadence: str | None) -> None:
         if cadence not in ("sprint", "hybrid"):

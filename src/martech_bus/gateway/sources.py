@@ -273,20 +273,6 @@ class SourceParser(Reader):
             )
         return name
 
-    def owner(self, node: YNode, path: str) -> Owner | None:
-        entries = self.section(node, path, required=("team", "contact"))
-        if entries is None:
-            return None
-        team = self.text(entries["team"][1], join(path, "team")) if "team" in entries else None
-        contact = (
-            self.text(entries["contact"][1], join(path, "contact"))
-            if "contact" in entries
-            else None
-        )
-        return Owner(team, contact) if team and contact else None
-
-    # -- signature --------------------------------------------------------------------------
-
     def signature(self, node: YNode, path: str, kind: str | None) -> SignatureSpec | None:
         entries = self.section(
             node,

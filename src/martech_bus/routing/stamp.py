@@ -38,13 +38,26 @@ class DirectResult:
     mapping_version: int | None = None
     skipped: str | None = None
 
-    def as_json(self) -> bytes:
-        value: dict[str, Any] = (
-            {"skipped": self.skipped}
-            if self.skipped is not None
-            else {"payload": self.payload, "mapping_version": self.mapping_version}
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"skipped": reason}`` or ``{"payload": ..., "mapping_version": N}``."""
+        if self.skipped is not None:
+            return {"skipped": self.skipped}
+        return {"payload": self.payload, "mapping_version": self.mapping_version}
+
+    @classmethod
+    def from_dict(cls, value: Mapping[str, Any]) -> DirectResult:
+        if value.get("skipped") is not None:
+            return cls(skipped=str(value["skipped"]))
+        payload, version = value.get("payload"), value.get("mapping_version")
+        return cls(
+            payload if isinstance(payload, dict) else None,
+            version if isinstance(version, int) else None,
         )
-        return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str).encode()
+
+    def as_json(self) -> bytes:
+        return json.dumps(
+            self.as_dict(), separators=(",", ":"), sort_keys=True, default=str
+        ).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> DirectResult:
@@ -54,14 +67,7 @@ class DirectResult:
             return cls(skipped="the direct result in the header is not JSON")
         if not isinstance(value, dict):
             return cls(skipped="the direct result in the header is not an object")
-        if "skipped" in value:
-            return cls(skipped=str(value["skipped"]))
-        payload = value.get("payload")
-        version = value.get("mapping_version")
-        return cls(
-            payload if isinstance(payload, dict) else None,
-            version if isinstance(version, int) else None,
-        )
+        return cls.from_dict(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,14 +12,18 @@ record twice).
 from __future__ import annotations
 
 import builtins
+import functools
 import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from martech_bus.shadow.diff import FieldDifference
+
+if TYPE_CHECKING:
+    from martech_bus.observability.pii import PiiFields
 
 MASK: Final = "***"
 #: A SHA-256 in hex: vendors take PII hashed, and a hash is still pseudonymous personal data.
@@ -53,12 +57,11 @@ class ShadowRecord:
 def _mask(difference: FieldDifference) -> FieldDifference:
     from dataclasses import replace
 
-    from martech_bus.observability.pii import PiiFields
     from martech_bus.redaction import is_sensitive
 
     parts = [part.split("[", 1)[0] for part in difference.path.split(".")]
     leaf, parent = parts[-1], (parts[-2] if len(parts) > 1 else None)
-    pii = PiiFields.default()
+    pii = _default_pii()
     by_name = is_sensitive(leaf) or pii.kind(leaf, parent) is not None
 
     def hide(value: Any) -> Any:
@@ -70,6 +73,14 @@ def _mask(difference: FieldDifference) -> FieldDifference:
         return value
 
     return replace(difference, direct=hide(difference.direct), bus=hide(difference.bus))
+
+
+@functools.cache
+def _default_pii() -> PiiFields:
+    """Built once: its text patterns are compiled on first use and kept."""
+    from martech_bus.observability.pii import PiiFields
+
+    return PiiFields.default()
 
 
 class ShadowStore(ABC):

@@ -33,14 +33,7 @@ def stamp_payload(
     """The JSON-ready payload of a bus delivery (kept whole in a dead letter, for replay)."""
     return {
         "routes": {vendor: mode.value for vendor, mode in modes.items()},
-        "direct": {
-            vendor: {
-                "payload": result.payload,
-                "mapping_version": result.mapping_version,
-                "skipped": result.skipped,
-            }
-            for vendor, result in direct.items()
-        },
+        "direct": {vendor: result.as_dict() for vendor, result in direct.items()},
     }
 
 
@@ -53,12 +46,7 @@ def stamp_of(payload: Mapping[str, Any] | str) -> RouteStamp:
     direct = payload.get("direct") or {}
     return RouteStamp(
         {str(vendor): RouteMode(mode) for vendor, mode in routes.items()},
-        {
-            str(vendor): DirectResult(
-                value.get("payload"), value.get("mapping_version"), value.get("skipped")
-            )
-            for vendor, value in direct.items()
-        },
+        {str(vendor): DirectResult.from_dict(value) for vendor, value in direct.items()},
     )
 
 

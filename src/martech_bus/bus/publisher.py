@@ -222,10 +222,9 @@ def _kind(shape: Shape) -> str:
     return shape.kind
 
 
-def _key(datum: Mapping[str, Any]) -> bytes | None:
+def _key(user_id: Any, anonymous_id: Any) -> bytes | None:
     """``user_id``, else ``anonymous_id``: the first that is a non-blank string."""
-    for name in (_USER_ID, _ANONYMOUS_ID):
-        value = datum.get(name)
+    for value in (user_id, anonymous_id):
         if type(value) is str and value and not value.isspace():
             return value.encode()
     return None
@@ -377,12 +376,7 @@ class BusPublisher:
                                 )
                                 if extra:
                                     headers += tuple(extra)
-                                if type(user_id) is str and user_id and not user_id.isspace():
-                                    key: bytes | None = user_id.encode()
-                                elif type(anon_id) is str and anon_id and not anon_id.isspace():
-                                    key = anon_id.encode()
-                                else:
-                                    key = None
+                                key = _key(user_id, anon_id)
                                 chunk.append(
                                     new(message, (plan.topic, value, key, headers, event_id))
                                 )
@@ -412,7 +406,7 @@ class BusPublisher:
                     message(
                         plan.topic,
                         value,
-                        _key(datum),
+                        _key(datum.get(_USER_ID), datum.get(_ANONYMOUS_ID)),
                         headers,
                         event_id,  # the message's ref: all a report needs
                     )
